@@ -1,0 +1,114 @@
+"""The OpenAI batch protocol: Files + Batches."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+from any_llm._converter import structure, validation_error
+from any_llm._providers import openai as wire
+from any_llm._transport import multipart_file_body
+from any_llm.types import Batch, BatchPage, BatchResultItem
+
+from ..http import AsyncHTTPClient
+
+
+class AsyncOpenAIAdapter:
+    """Upload, create, retrieve, cancel, list and read results on OpenAI's protocol."""
+
+    def __init__(self, http: AsyncHTTPClient) -> None:
+        self.http = http
+
+    def _batch(self, data: Any) -> Batch:
+        try:
+            record = wire.batch_to_record(data)
+        except TypeError as exc:
+            raise validation_error(self.http.provider, "Batch object", exc) from exc
+        return structure(record, Batch, provider=self.http.provider, what="Batch object")
+
+    async def aupload_file(self, path: Path) -> str:
+        """Upload the JSONL file (purpose=batch), streamed from disk; return its file id."""
+        body = multipart_file_body(
+            {"purpose": "batch"},
+            file_field="file",
+            path=path,
+            filename=wire.upload_filename(path.name),
+        )
+        data = await self.http.ajson(self.http.request("POST", "/files", body=body))
+        try:
+            return wire.parse_file_id(data)
+        except TypeError as exc:
+            raise validation_error(self.http.provider, "File object", exc) from exc
+
+    async def adelete_file(self, file_id: str) -> None:
+        """Delete an uploaded file."""
+        await self.http.asend(self.http.request("DELETE", f"/files/{file_id}"))
+
+    async def acreate_batch(
+        self,
+        *,
+        input_file_id: str,
+        endpoint: str,
+        completion_window: str,
+        metadata: dict[str, str] | None,
+        extra: dict[str, Any],
+    ) -> Batch:
+        """Create the batch from an uploaded file."""
+        body = wire.create_body(
+            input_file_id=input_file_id,
+            endpoint=endpoint,
+            completion_window=completion_window,
+            metadata=metadata,
+            extra=extra,
+        )
+        return self._batch(
+            await self.http.ajson(self.http.request("POST", "/batches", json_body=body))
+        )
+
+    async def aretrieve_batch(self, batch_id: str) -> Batch:
+        """The batch's current state."""
+        return self._batch(await self.http.ajson(self.http.request("GET", f"/batches/{batch_id}")))
+
+    async def acancel_batch(self, batch_id: str) -> Batch:
+        """Ask the provider to cancel the batch."""
+        return self._batch(
+            await self.http.ajson(self.http.request("POST", f"/batches/{batch_id}/cancel"))
+        )
+
+    async def alist_batches(self, *, after: str | None, limit: int | None) -> BatchPage:
+        """One page of batches, newest first."""
+        params: dict[str, str] = {}
+        if after is not None:
+            params["after"] = after
+        if limit is not None:
+            params["limit"] = str(limit)
+        data = await self.http.ajson(self.http.request("GET", "/batches", params=params or None))
+        try:
+            return wire.parse_page(data, self._batch)
+        except (TypeError, ValueError) as exc:
+            raise validation_error(self.http.provider, "batch list", exc) from exc
+
+    async def aiter_results(self, batch: Batch) -> AsyncIterator[BatchResultItem]:
+        """Every line of the output file, then of the error file (either may be absent)."""
+        for file_id in (batch.output_file_id, batch.error_file_id):
+            if not file_id:
+                continue
+            number = 0
+            async for line in self.http.aiter_lines(
+                self.http.request("GET", f"/files/{file_id}/content")
+            ):
+                number += 1
+                item = wire.parse_result_line(line, where=f"file {file_id} line {number}")
+                if item is not None:
+                    yield item
+
+    async def aiter_input_custom_ids(self, batch: Batch) -> AsyncIterator[str]:
+        """The custom_ids of the batch's input file, read back from the provider."""
+        if not batch.input_file_id:
+            return
+        request = self.http.request("GET", f"/files/{batch.input_file_id}/content")
+        async for line in self.http.aiter_lines(request):
+            custom_id = wire.input_custom_id(line)
+            if custom_id is not None:
+                yield custom_id

@@ -1,0 +1,325 @@
+"""``AnyLLM``: one provider, one HTTP connection pool, every batch operation."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import AsyncIterator, Callable, Mapping
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from tenacity import AsyncRetrying, retry_if_result, stop_after_delay, stop_never
+
+from any_llm._config import ClientConfig, resolve_config
+from any_llm._jsonl import iter_custom_ids, validate_input_file
+from any_llm._retry import poll_wait
+from any_llm._transport._aiohttp import AiohttpTransport
+from any_llm.errors import (
+    APIError,
+    BatchError,
+    BatchFailedError,
+    BatchTimeoutError,
+    ConfigurationError,
+)
+from any_llm.types import (
+    Batch,
+    BatchPage,
+    BatchResult,
+    BatchResultError,
+    BatchResultItem,
+    BatchResultStatus,
+    BatchStatus,
+    LLMProvider,
+)
+
+from .adapters import make_adapter
+from .http import AsyncHTTPClient
+
+logger = logging.getLogger("any_llm")
+
+_UNRETURNED = {
+    BatchStatus.CANCELLED: (
+        BatchResultStatus.CANCELLED,
+        "the batch was cancelled before this request ran",
+    ),
+    BatchStatus.EXPIRED: (BatchResultStatus.EXPIRED, "the batch expired before this request ran"),
+}
+
+
+class AsyncAnyLLM:
+    """A client for one provider's batch API, holding one HTTP session.
+
+    Build it with ``AnyLLM.create(provider, api_key=..., api_base=...)`` and close it (or use it
+    as a context manager) when done.
+    """
+
+    def __init__(self, config: ClientConfig) -> None:
+        self.config = config
+        self._transport = AiohttpTransport(
+            max_connections=config.max_connections,
+            max_connections_per_host=config.max_connections_per_host,
+            ssl_context=config.ssl_context,
+        )
+        headers = {**config.spec.auth_headers(config.api_key), **config.default_headers}
+        self._http = AsyncHTTPClient(
+            self._transport,
+            provider=config.provider,
+            base_url=config.api_base,
+            headers=headers,
+            retry=config.retry,
+            timeout=config.timeout,
+        )
+        self._adapter = make_adapter(config.spec, self._http)
+
+    @classmethod
+    def create(
+        cls,
+        provider: str | LLMProvider,
+        *,
+        api_key: str | None = None,
+        api_base: str | None = None,
+        client_args: Mapping[str, Any] | None = None,
+    ) -> AsyncAnyLLM:
+        """Create a client; the key is ``api_key`` or the provider's environment variable."""
+        return cls(
+            resolve_config(provider, api_key=api_key, api_base=api_base, client_args=client_args)
+        )
+
+    @property
+    def provider(self) -> str:
+        """The provider's name."""
+        return self.config.provider
+
+    def __repr__(self) -> str:
+        return f"<AnyLLM provider={self.provider!r} api_base={self.config.api_base!r}>"
+
+    async def __aenter__(self) -> AsyncAnyLLM:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the HTTP session."""
+        await self._transport.aclose()
+
+    async def acreate_batch(
+        self,
+        input_file_path: str | os.PathLike[str],
+        endpoint: str,
+        *,
+        completion_window: str = "24h",
+        metadata: dict[str, str] | None = None,
+        **kwargs: Any,
+    ) -> Batch:
+        """Create a batch job from a JSONL file of requests.
+
+        The file is validated in one pass before anything is sent, uploaded (streamed from
+        disk), then the batch is created. Extra ``kwargs`` are sent in the create request.
+        """
+        spec = self.config.spec
+        if completion_window not in spec.completion_windows:
+            allowed = ", ".join(sorted(spec.completion_windows))
+            raise ConfigurationError(
+                f"{self.provider}: completion_window {completion_window!r} is not accepted; "
+                f"use one of: {allowed}"
+            )
+        _check_metadata(self.provider, metadata, spec.metadata_max_pairs)
+        summary = validate_input_file(
+            input_file_path, endpoint=endpoint, limits=spec.limits, provider=self.provider
+        )
+        file_id = await self._adapter.aupload_file(summary.path)
+        try:
+            return await self._adapter.acreate_batch(
+                input_file_id=file_id,
+                endpoint=endpoint,
+                completion_window=completion_window,
+                metadata=metadata,
+                extra=kwargs,
+            )
+        except APIError as exc:
+            await self._delete_orphan(file_id, exc)
+            raise
+
+    async def _delete_orphan(self, file_id: str, cause: APIError) -> None:
+        try:
+            await self._adapter.adelete_file(file_id)
+        except APIError as exc:
+            logger.warning(
+                "%s: batch creation failed (%s) and the uploaded file %s could not be deleted "
+                "(%s); delete it yourself",
+                self.provider,
+                cause.__class__.__name__,
+                file_id,
+                exc.__class__.__name__,
+            )
+
+    async def aretrieve_batch(self, batch_id: str) -> Batch:
+        """Retrieve a batch's current state."""
+        return await self._adapter.aretrieve_batch(batch_id)
+
+    async def acancel_batch(self, batch_id: str) -> Batch:
+        """Cancel a batch; partial results stay reachable."""
+        return await self._adapter.acancel_batch(batch_id)
+
+    async def alist_batches(
+        self, *, after: str | None = None, limit: int | None = None
+    ) -> BatchPage:
+        """One page of batches (newest first); ``page.next_cursor`` is the next ``after``."""
+        return await self._adapter.alist_batches(after=after, limit=limit)
+
+    async def aiter_batches(self, *, limit: int | None = None) -> AsyncIterator[Batch]:
+        """Every batch, page after page (``limit`` is the page size)."""
+        after: str | None = None
+        while True:
+            page = await self.alist_batches(after=after, limit=limit)
+            for batch in page:
+                yield batch
+            if not page.has_more or page.next_cursor is None:
+                return
+            after = page.next_cursor
+
+    async def apoll_batch(
+        self,
+        batch_id: str,
+        *,
+        timeout: float | None = None,
+        on_progress: Callable[[Batch], None] | None = None,
+    ) -> Batch:
+        """Poll the batch until it ends, with jittered exponential pauses between polls.
+
+        ``on_progress`` receives the batch each time its status or counts change. After
+        ``timeout`` seconds a BatchTimeoutError carrying the last state is raised.
+        """
+        last: list[Batch] = []
+
+        async def poll_once() -> Batch:
+            batch = await self.aretrieve_batch(batch_id)
+            previous = last[-1] if last else None
+            if on_progress is not None and (
+                previous is None
+                or previous.status != batch.status
+                or previous.request_counts != batch.request_counts
+            ):
+                on_progress(batch)
+            last[:] = [batch]
+            return batch
+
+        retrying = AsyncRetrying(
+            retry=retry_if_result(lambda b: not b.is_terminal),
+            wait=poll_wait(self.config.retry),
+            stop=stop_after_delay(timeout) if timeout is not None else stop_never,
+            retry_error_callback=lambda state: None,
+        )
+        batch: Batch | None = await retrying(poll_once)
+        if batch is None:
+            raise BatchTimeoutError(
+                f"{self.provider}: batch {batch_id} did not end within {timeout}s "
+                f"(last status {last[-1].status if last else 'unknown'})",
+                batch=last[-1] if last else None,
+            )
+        return batch
+
+    async def aiter_batch_results(
+        self,
+        batch: str | Batch,
+        *,
+        input_file_path: str | os.PathLike[str] | None = None,
+    ) -> AsyncIterator[BatchResultItem]:
+        """Stream one item per input ``custom_id``, merging the output and error files.
+
+        Requests the provider returned no line for are reported as cancelled, expired or
+        missing (by the batch's final status). Their custom_ids come from ``input_file_path``
+        when given, else from the input file stored at the provider, which is read only when
+        the returned lines do not cover every request.
+        """
+        if isinstance(batch, str):
+            batch = await self.aretrieve_batch(batch)
+        if batch.status is BatchStatus.FAILED:
+            details = "; ".join(
+                f"line {e.line}: {e.message}" if e.line else str(e.message)
+                for e in (batch.errors.data if batch.errors else [])
+            )
+            raise BatchFailedError(
+                f"{self.provider}: batch {batch.id} failed and ran no request: "
+                f"{details or 'no detail given'}",
+                batch=batch,
+            )
+        if not batch.is_terminal:
+            raise BatchError(
+                f"{self.provider}: batch {batch.id} is still {batch.status}; wait for it to end "
+                "(poll_batch) before reading results",
+                batch=batch,
+            )
+        seen: set[str] = set()
+        async for item in self._adapter.aiter_results(batch):
+            if item.custom_id in seen:
+                logger.warning(
+                    "%s: batch %s returned custom_id %r twice; kept the first",
+                    self.provider,
+                    batch.id,
+                    item.custom_id,
+                )
+                continue
+            seen.add(item.custom_id)
+            yield item
+        if (
+            input_file_path is None
+            and batch.request_counts.total
+            and len(seen) >= batch.request_counts.total
+        ):
+            return
+        status, message = _UNRETURNED.get(
+            batch.status,
+            (BatchResultStatus.MISSING, "the provider returned no result for this request"),
+        )
+        async for custom_id in self._unreturned_ids(batch, input_file_path):
+            if custom_id not in seen:
+                seen.add(custom_id)
+                yield BatchResultItem(
+                    custom_id=custom_id, status=status, error=BatchResultError(message=message)
+                )
+
+    async def _unreturned_ids(
+        self, batch: Batch, input_file_path: str | os.PathLike[str] | None
+    ) -> AsyncIterator[str]:
+        if input_file_path is not None:
+            for custom_id in iter_custom_ids(Path(input_file_path)):
+                yield custom_id
+        else:
+            async for custom_id in self._adapter.aiter_input_custom_ids(batch):
+                yield custom_id
+
+    async def aretrieve_batch_results(
+        self,
+        batch: str | Batch,
+        *,
+        input_file_path: str | os.PathLike[str] | None = None,
+    ) -> BatchResult:
+        """Collect every result item of an ended batch (see ``aiter_batch_results``)."""
+        if isinstance(batch, str):
+            batch = await self.aretrieve_batch(batch)
+        items = [
+            item async for item in self.aiter_batch_results(batch, input_file_path=input_file_path)
+        ]
+        return BatchResult(batch=batch, results=items)
+
+
+def _check_metadata(provider: str, metadata: dict[str, str] | None, max_pairs: int) -> None:
+    if metadata is None:
+        return
+    if len(metadata) > max_pairs:
+        raise ConfigurationError(
+            f"{provider}: metadata holds {len(metadata)} pairs; at most {max_pairs}"
+        )
+    for key, value in metadata.items():
+        if not isinstance(key, str) or not isinstance(value, str):
+            raise ConfigurationError(
+                f"{provider}: metadata keys and values must be strings (key {key!r})"
+            )

@@ -1,0 +1,132 @@
+"""The HTTP layer of the core: retries, status errors, JSON and streamed lines."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import AsyncIterator, Mapping
+from contextlib import aclosing
+from typing import Any
+
+from tenacity import AsyncRetrying
+
+from any_llm._compat import asleep
+from any_llm._jsonl import LineBuffer
+from any_llm._retry import RetryConfig, is_retryable, request_policy, retry_delay
+from any_llm._transport import AsyncTransport, FileBody, Request, Response, Timeout
+from any_llm.errors import APIError, APIResponseValidationError, raise_for_status
+
+logger = logging.getLogger("any_llm")
+
+
+class AsyncHTTPClient:
+    """Sends a provider's requests through one transport, with retries."""
+
+    def __init__(
+        self,
+        transport: AsyncTransport,
+        *,
+        provider: str,
+        base_url: str,
+        headers: Mapping[str, str],
+        retry: RetryConfig,
+        timeout: Timeout,
+    ) -> None:
+        self._transport = transport
+        self.provider = provider
+        self.base_url = base_url.rstrip("/")
+        self._headers = dict(headers)
+        self.retry = retry
+        self._timeout = timeout
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.provider} {self.base_url}>"
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        json_body: Any = None,
+        body: FileBody | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> Request:
+        """Build a request to ``base_url + path`` carrying the auth headers."""
+        all_headers = dict(self._headers)
+        content: bytes | FileBody | None = body
+        if json_body is not None:
+            content = json.dumps(json_body, separators=(",", ":")).encode()
+            all_headers["Content-Type"] = "application/json"
+        if headers:
+            all_headers.update(headers)
+        return Request(
+            method=method,
+            url=self.base_url + path,
+            headers=all_headers,
+            params=params,
+            body=content,
+            timeout=self._timeout,
+            provider=self.provider,
+        )
+
+    async def asend(self, request: Request) -> Response:
+        """Send with retries; a final error status raises the matching APIStatusError."""
+        async for attempt in AsyncRetrying(**request_policy(self.retry)):
+            with attempt:
+                response = await self._transport.asend(request)
+                raise_for_status(response, provider=self.provider)
+                return response
+        raise AssertionError("unreachable")
+
+    async def ajson(self, request: Request) -> Any:
+        """Send with retries and decode the JSON answer."""
+        response = await self.asend(request)
+        try:
+            return json.loads(response.content)
+        except ValueError as exc:
+            raise APIResponseValidationError(
+                f"{self.provider}: {request.method} {request.path} returned invalid JSON "
+                f"(HTTP {response.status}): {response.content[:200]!r}",
+                provider=self.provider,
+                method=request.method,
+                url=response.url,
+            ) from exc
+
+    async def aiter_lines(self, request: Request) -> AsyncIterator[bytes]:
+        """Stream the body's lines. A broken download restarts and skips the lines already given,
+        so no line is yielded twice."""
+        done = 0
+        attempt = 0
+        while True:
+            attempt += 1
+            skip = done
+            buffer = LineBuffer()
+            try:
+                async with aclosing(self._transport.aiter_bytes(request)) as chunks:
+                    async for chunk in chunks:
+                        for line in buffer.feed(chunk):
+                            if skip:
+                                skip -= 1
+                                continue
+                            done += 1
+                            yield line
+                last = buffer.flush()
+                if last is not None and not skip:
+                    yield last
+                return
+            except APIError as exc:
+                if not is_retryable(exc, self.retry) or attempt >= self.retry.max_attempts:
+                    raise
+                delay = retry_delay(self.retry, attempt, exc)
+                logger.warning(
+                    "%s: %s %s broke after %d lines (attempt %d): %s; restarting in %.2fs",
+                    self.provider,
+                    request.method,
+                    request.path,
+                    done,
+                    attempt,
+                    exc.__class__.__name__,
+                    delay,
+                )
+                await asleep(delay)

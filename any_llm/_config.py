@@ -1,0 +1,91 @@
+"""Client configuration: API key, base URL and ``client_args``, resolved once per client."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+import attrs
+
+from any_llm._providers import ProviderSpec, get_spec
+from any_llm._retry import RetryConfig
+from any_llm._transport import Timeout
+from any_llm.errors import ConfigurationError
+from any_llm.types import LLMProvider
+
+CLIENT_ARGS = {
+    "timeout": "seconds allowed between two reads of the socket (default 600)",
+    "connect_timeout": "seconds allowed to connect (default 10)",
+    "max_retries": "retries after the first attempt (default 4)",
+    "retry": "an any_llm.RetryConfig (attempts, backoff, Retry-After cap, polling pace)",
+    "default_headers": "extra headers sent with every request",
+    "ssl_context": "an ssl.SSLContext (for a private CA, for example)",
+    "max_connections": "connections in the pool (default 100)",
+    "max_connections_per_host": "connections per host (default 20)",
+}
+
+
+@attrs.frozen(kw_only=True)
+class ClientConfig:
+    """Everything a client needs, checked before any request is made."""
+
+    spec: ProviderSpec
+    api_key: str = attrs.field(repr=False)
+    api_base: str
+    retry: RetryConfig
+    timeout: Timeout
+    default_headers: Mapping[str, str] = attrs.field(factory=dict, repr=False)
+    ssl_context: Any = None
+    max_connections: int = 100
+    max_connections_per_host: int = 20
+
+    @property
+    def provider(self) -> str:
+        """The provider's name."""
+        return self.spec.provider.value
+
+
+def resolve_config(
+    provider: str | LLMProvider,
+    *,
+    api_key: str | None,
+    api_base: str | None,
+    client_args: Mapping[str, Any] | None,
+) -> ClientConfig:
+    """Check the arguments of ``AnyLLM.create`` and the module functions."""
+    spec = get_spec(provider)
+    name = spec.provider.value
+    key = api_key if api_key is not None else os.environ.get(spec.api_key_env)
+    if not key:
+        raise ConfigurationError(
+            f"{name}: no API key; pass api_key= or set the {spec.api_key_env} environment variable"
+        )
+    args = dict(client_args or {})
+    unknown = sorted(set(args) - set(CLIENT_ARGS))
+    if unknown:
+        allowed = "; ".join(f"{k}: {v}" for k, v in CLIENT_ARGS.items())
+        raise ConfigurationError(f"{name}: unknown client_args {unknown}; accepted: {allowed}")
+    retry = args.get("retry") or RetryConfig()
+    if not isinstance(retry, RetryConfig):
+        raise ConfigurationError(f"{name}: client_args['retry'] must be an any_llm.RetryConfig")
+    if "max_retries" in args:
+        retry = attrs.evolve(retry, max_attempts=int(args["max_retries"]) + 1)
+    default = Timeout()
+    timeout = Timeout(
+        connect=args.get("connect_timeout", default.connect), read=args.get("timeout", default.read)
+    )
+    base = (api_base or spec.default_api_base).rstrip("/")
+    if not base.startswith(("http://", "https://")):
+        raise ConfigurationError(f"{name}: api_base must be an http(s) URL, got {base!r}")
+    return ClientConfig(
+        spec=spec,
+        api_key=key,
+        api_base=base,
+        retry=retry,
+        timeout=timeout,
+        default_headers=dict(args.get("default_headers") or {}),
+        ssl_context=args.get("ssl_context"),
+        max_connections=int(args.get("max_connections", 100)),
+        max_connections_per_host=int(args.get("max_connections_per_host", 20)),
+    )

@@ -1,0 +1,58 @@
+"""HTTP transports: one protocol per twin, one implementation each (aiohttp, urllib3).
+
+Streams are typed as generators (not iterators) so that the core can close them early with
+``aclosing``/``closing``, releasing the connection.
+
+The core sees only these models and protocols; library types never leave their module.
+Transport modules import their HTTP library lazily, on the first request.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator, Generator
+from typing import Protocol
+
+from ._models import CHUNK_SIZE, FileBody, Request, Response, Timeout, multipart_file_body
+
+__all__ = [
+    "CHUNK_SIZE",
+    "AsyncTransport",
+    "FileBody",
+    "Request",
+    "Response",
+    "Timeout",
+    "Transport",
+    "multipart_file_body",
+]
+
+
+class AsyncTransport(Protocol):
+    """Sends requests for the async core."""
+
+    async def asend(self, request: Request) -> Response:
+        """Send the request and buffer the whole response (any status)."""
+        ...
+
+    def aiter_bytes(self, request: Request) -> AsyncGenerator[bytes, None]:
+        """Stream the response body in chunks; an HTTP error status raises before any chunk."""
+        ...
+
+    async def aclose(self) -> None:
+        """Close every connection."""
+        ...
+
+
+class Transport(Protocol):
+    """Sends requests for the sync twin."""
+
+    def send(self, request: Request) -> Response:
+        """Send the request and buffer the whole response (any status)."""
+        ...
+
+    def iter_bytes(self, request: Request) -> Generator[bytes, None, None]:
+        """Stream the response body in chunks; an HTTP error status raises before any chunk."""
+        ...
+
+    def close(self) -> None:
+        """Close every connection."""
+        ...

@@ -1,0 +1,144 @@
+"""The async transport on aiohttp. aiohttp is imported on the first request, not at import."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncGenerator, AsyncIterator
+from typing import TYPE_CHECKING, Any
+
+from any_llm.errors import APIConnectionError, APITimeoutError, raise_for_status
+
+from ._models import CHUNK_SIZE, FileBody, Request, Response, lower_headers, strip_query
+
+if TYPE_CHECKING:
+    import aiohttp
+
+
+async def _file_chunks(body: FileBody) -> AsyncIterator[bytes]:
+    with body.open() as stream:
+        while chunk := stream.read(CHUNK_SIZE):
+            yield chunk
+
+
+class AiohttpTransport:
+    """One ``aiohttp.ClientSession`` per client, created lazily in the running loop."""
+
+    def __init__(
+        self,
+        *,
+        max_connections: int = 100,
+        max_connections_per_host: int = 20,
+        ssl_context: Any = None,
+    ) -> None:
+        self._limit = max_connections
+        self._limit_per_host = max_connections_per_host
+        self._ssl = ssl_context
+        self._session: aiohttp.ClientSession | None = None
+
+    def _get_session(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            import aiohttp
+
+            connector = aiohttp.TCPConnector(
+                limit=self._limit,
+                limit_per_host=self._limit_per_host,
+                ssl=self._ssl if self._ssl is not None else True,
+            )
+            self._session = aiohttp.ClientSession(
+                connector=connector,
+                cookie_jar=aiohttp.DummyCookieJar(),
+                auto_decompress=True,
+                timeout=aiohttp.ClientTimeout(total=None),
+            )
+        return self._session
+
+    def _kwargs(self, request: Request) -> dict[str, Any]:
+        import aiohttp
+
+        headers = dict(request.headers)
+        data: Any = None
+        if isinstance(request.body, FileBody):
+            headers["Content-Type"] = request.body.content_type
+            headers["Content-Length"] = str(request.body.length)
+            data = _file_chunks(request.body)
+        elif request.body is not None:
+            data = request.body
+        return {
+            "headers": headers,
+            "params": dict(request.params) if request.params else None,
+            "data": data,
+            "allow_redirects": False,
+            "timeout": aiohttp.ClientTimeout(
+                total=None,
+                connect=request.timeout.connect,
+                sock_read=request.timeout.read,
+            ),
+        }
+
+    def _translate(self, request: Request, exc: BaseException) -> APIConnectionError:
+        where = f"{request.provider}: {request.method} {request.path}"
+        if isinstance(exc, asyncio.TimeoutError):
+            return APITimeoutError(
+                f"{where} timed out ({exc.__class__.__name__}); raise timeout= or retry later",
+                provider=request.provider,
+                method=request.method,
+                url=strip_query(request.url),
+            )
+        return APIConnectionError(
+            f"{where} failed: {exc.__class__.__name__}: {exc}",
+            provider=request.provider,
+            method=request.method,
+            url=strip_query(request.url),
+        )
+
+    async def asend(self, request: Request) -> Response:
+        """Send the request and buffer the whole response (any status)."""
+        import aiohttp
+
+        session = self._get_session()
+        try:
+            async with session.request(
+                request.method, request.url, **self._kwargs(request)
+            ) as resp:
+                content = await resp.read()
+                return Response(
+                    status=resp.status,
+                    headers=lower_headers(resp.headers.items()),
+                    content=content,
+                    method=request.method,
+                    url=strip_query(str(resp.url)),
+                )
+        except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
+            raise self._translate(request, exc) from exc
+
+    async def aiter_bytes(self, request: Request) -> AsyncGenerator[bytes, None]:
+        """Stream the response body in chunks; an HTTP error status raises before any chunk."""
+        import aiohttp
+
+        session = self._get_session()
+        try:
+            async with session.request(
+                request.method, request.url, **self._kwargs(request)
+            ) as resp:
+                if resp.status >= 300:
+                    content = await resp.read()
+                    raise_for_status(
+                        Response(
+                            status=resp.status,
+                            headers=lower_headers(resp.headers.items()),
+                            content=content,
+                            method=request.method,
+                            url=strip_query(str(resp.url)),
+                        ),
+                        provider=request.provider,
+                    )
+                async for chunk in resp.content.iter_chunked(CHUNK_SIZE):
+                    yield chunk
+        except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
+            raise self._translate(request, exc) from exc
+
+    async def aclose(self) -> None:
+        """Close every connection."""
+        if self._session is not None:
+            await self._session.close()
+            self._session = None

@@ -1,0 +1,155 @@
+"""Transport-neutral request/response models shared by both transports."""
+
+from __future__ import annotations
+
+import io
+import os
+import uuid
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any, BinaryIO
+from urllib.parse import urlsplit
+
+import attrs
+
+CHUNK_SIZE = 256 * 1024
+"""Bytes read from disk or the socket at a time: the unit that bounds memory."""
+
+
+@attrs.frozen
+class Timeout:
+    """Seconds allowed to connect and between two reads of the socket (``None``: no limit)."""
+
+    connect: float | None = 10.0
+    read: float | None = 600.0
+
+
+@attrs.frozen
+class FileBody:
+    """A request body streamed from disk; ``open`` is called anew on every attempt."""
+
+    open: Callable[[], BinaryIO]
+    length: int
+    content_type: str
+
+
+@attrs.frozen
+class Request:
+    """One HTTP request. ``headers`` may hold secrets: the class never prints them."""
+
+    method: str
+    url: str
+    headers: Mapping[str, str] = attrs.field(factory=dict, repr=False)
+    params: Mapping[str, str] | None = None
+    body: bytes | FileBody | None = attrs.field(default=None, repr=False)
+    timeout: Timeout = Timeout()
+    provider: str = ""
+    """Names the provider in error messages."""
+
+    @property
+    def path(self) -> str:
+        """The URL path, for messages (never the query, which may carry a key)."""
+        return urlsplit(self.url).path
+
+
+@attrs.frozen
+class Response:
+    """A buffered response; header names are lower-cased."""
+
+    status: int
+    headers: Mapping[str, str]
+    content: bytes = attrs.field(repr=False)
+    method: str
+    url: str
+
+    @property
+    def path(self) -> str:
+        """The URL path, for messages."""
+        return urlsplit(self.url).path
+
+
+def lower_headers(items: Any) -> dict[str, str]:
+    """A plain dict of lower-cased header names from any (name, value) iterable."""
+    return {str(k).lower(): str(v) for k, v in items}
+
+
+def strip_query(url: str) -> str:
+    """The URL without query or fragment (those may carry keys)."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}{parts.path}"
+
+
+class _ConcatReader(io.RawIOBase):
+    """A readable stream over ``head`` + the file at ``path`` + ``tail``, never all in memory."""
+
+    def __init__(self, head: bytes, path: Path, tail: bytes) -> None:
+        super().__init__()
+        self._parts: list[bytes | BinaryIO] = [head, path.open("rb"), tail]
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer)
+        while self._parts:
+            part = self._parts[0]
+            if isinstance(part, bytes):
+                n = min(len(part), len(view))
+                view[:n] = part[:n]
+                if n == len(part):
+                    self._parts.pop(0)
+                else:
+                    self._parts[0] = part[n:]
+                if n:
+                    return n
+                continue
+            n = part.readinto(view)  # type: ignore[attr-defined]
+            if n:
+                return int(n)
+            part.close()
+            self._parts.pop(0)
+        return 0
+
+    def close(self) -> None:
+        for part in self._parts:
+            if not isinstance(part, bytes):
+                part.close()
+        self._parts = []
+        super().close()
+
+
+def _quote(value: str) -> str:
+    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\r", "").replace("\n", "")
+
+
+def multipart_file_body(
+    fields: Mapping[str, str], *, file_field: str, path: Path, filename: str
+) -> FileBody:
+    """A multipart/form-data body of ``fields`` plus the file, with its exact length.
+
+    The file is streamed from disk on every attempt; only the small preamble is in memory.
+    """
+    boundary = f"any-llm-{uuid.uuid4().hex}"
+    head = io.BytesIO()
+    for name, value in fields.items():
+        head.write(f"--{boundary}\r\n".encode())
+        head.write(f'Content-Disposition: form-data; name="{_quote(name)}"\r\n\r\n'.encode())
+        head.write(value.encode() + b"\r\n")
+    head.write(f"--{boundary}\r\n".encode())
+    head.write(
+        f'Content-Disposition: form-data; name="{_quote(file_field)}"; '
+        f'filename="{_quote(filename)}"\r\n'.encode()
+    )
+    head.write(b"Content-Type: application/jsonl\r\n\r\n")
+    tail = f"\r\n--{boundary}--\r\n".encode()
+    head_bytes = head.getvalue()
+    size = os.stat(path).st_size
+
+    def open_body() -> BinaryIO:
+        return io.BufferedReader(_ConcatReader(head_bytes, path, tail), CHUNK_SIZE)
+
+    return FileBody(
+        open=open_body,
+        length=len(head_bytes) + size + len(tail),
+        content_type=f"multipart/form-data; boundary={boundary}",
+    )

@@ -1,0 +1,157 @@
+"""The sync transport on urllib3. urllib3 is imported on the first request, not at import."""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
+
+from any_llm.errors import APIConnectionError, APITimeoutError, raise_for_status
+
+from ._models import CHUNK_SIZE, FileBody, Request, Response, lower_headers, strip_query
+
+if TYPE_CHECKING:
+    import urllib3
+
+
+class Urllib3Transport:
+    """One ``urllib3.PoolManager`` per client; ``retries=False`` (tenacity retries)."""
+
+    def __init__(
+        self,
+        *,
+        max_connections: int = 100,
+        max_connections_per_host: int = 20,
+        ssl_context: Any = None,
+    ) -> None:
+        self._num_pools = max_connections
+        self._maxsize = max_connections_per_host
+        self._ssl = ssl_context
+        self._pool: urllib3.PoolManager | None = None
+
+    def _get_pool(self) -> urllib3.PoolManager:
+        if self._pool is None:
+            import urllib3
+
+            kwargs: dict[str, Any] = {}
+            if self._ssl is not None:
+                kwargs["ssl_context"] = self._ssl
+            self._pool = urllib3.PoolManager(
+                num_pools=self._num_pools,
+                maxsize=self._maxsize,
+                block=False,
+                retries=False,
+                blocksize=CHUNK_SIZE,
+                **kwargs,
+            )
+        return self._pool
+
+    def _translate(self, request: Request, exc: BaseException) -> APIConnectionError:
+        import urllib3
+
+        where = f"{request.provider}: {request.method} {request.path}"
+        timed_out = isinstance(exc, (urllib3.exceptions.TimeoutError, TimeoutError))
+        # urllib3 files a refused connection under ConnectTimeoutError too.
+        if timed_out and not isinstance(exc, urllib3.exceptions.NewConnectionError):
+            return APITimeoutError(
+                f"{where} timed out ({exc.__class__.__name__}); raise timeout= or retry later",
+                provider=request.provider,
+                method=request.method,
+                url=strip_query(request.url),
+            )
+        return APIConnectionError(
+            f"{where} failed: {exc.__class__.__name__}: {exc}",
+            provider=request.provider,
+            method=request.method,
+            url=strip_query(request.url),
+        )
+
+    def _open(self, request: Request, *, preload: bool) -> Any:
+        import urllib3
+
+        url = request.url
+        if request.params:
+            url += ("&" if "?" in url else "?") + urlencode(dict(request.params))
+        headers = dict(request.headers)
+        timeout = urllib3.Timeout(connect=request.timeout.connect, read=request.timeout.read)
+        pool = self._get_pool()
+        if isinstance(request.body, FileBody):
+            headers["Content-Type"] = request.body.content_type
+            headers["Content-Length"] = str(request.body.length)
+            with request.body.open() as stream:
+                return pool.urlopen(
+                    request.method,
+                    url,
+                    body=stream,
+                    headers=headers,
+                    redirect=False,
+                    retries=False,
+                    timeout=timeout,
+                    preload_content=preload,
+                    chunked=False,
+                )
+        return pool.urlopen(
+            request.method,
+            url,
+            body=request.body,
+            headers=headers,
+            redirect=False,
+            retries=False,
+            timeout=timeout,
+            preload_content=preload,
+        )
+
+    def send(self, request: Request) -> Response:
+        """Send the request and buffer the whole response (any status)."""
+        import urllib3
+
+        try:
+            resp = self._open(request, preload=True)
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            raise self._translate(request, exc) from exc
+        return Response(
+            status=resp.status,
+            headers=lower_headers(resp.headers.items()),
+            content=resp.data,
+            method=request.method,
+            url=strip_query(request.url),
+        )
+
+    def iter_bytes(self, request: Request) -> Generator[bytes, None, None]:
+        """Stream the response body in chunks; an HTTP error status raises before any chunk."""
+        import urllib3
+
+        try:
+            resp = self._open(request, preload=False)
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            raise self._translate(request, exc) from exc
+        finished = False
+        try:
+            if resp.status >= 300:
+                content = resp.read()
+                finished = True
+                raise_for_status(
+                    Response(
+                        status=resp.status,
+                        headers=lower_headers(resp.headers.items()),
+                        content=content,
+                        method=request.method,
+                        url=strip_query(request.url),
+                    ),
+                    provider=request.provider,
+                )
+            try:
+                yield from resp.stream(CHUNK_SIZE)
+            except (urllib3.exceptions.HTTPError, OSError) as exc:
+                raise self._translate(request, exc) from exc
+            finished = True
+        finally:
+            if not finished:
+                resp.close()
+            resp.release_conn()
+
+    def close(self) -> None:
+        """Close every connection."""
+        if self._pool is not None:
+            self._pool.clear()
+            self._pool = None

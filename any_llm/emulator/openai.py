@@ -1,0 +1,957 @@
+"""The OpenAI Files and Batch API (providers/openai.md) and its deterministic answers.
+
+Routes (under a prefix, ``/v1`` by default): ``POST/GET /files``, ``GET/DELETE
+/files/{id}``, ``GET /files/{id}/content``, ``POST/GET /batches``, ``GET /batches/{id}``,
+``POST /batches/{id}/cancel``.
+
+Each request line of a batch is answered without a model: a chat completion, completion or
+response says ``"echo: "`` and the first 40 characters of the last user text; embeddings are
+vectors derived from the SHA-256 of the input; usage counts words. Failure markers
+(`any_llm.emulator.markers`) make lines fail on purpose.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import json
+import struct
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import attrs
+from aiohttp import BodyPartReader, web
+
+from .config import EmulatorConfig
+from .markers import find_marker
+from .store import (
+    CHUNK_SIZE,
+    BatchRecord,
+    CancelRejectedError,
+    FileRecord,
+    FileSink,
+    Progress,
+    Settlement,
+    Store,
+    Timings,
+    paginate,
+)
+from .web_support import CONFIG, STORE, ApiError, read_json, send_file
+
+__all__ = [
+    "ANSWERED_ENDPOINTS",
+    "PROVIDER",
+    "add_routes",
+    "batch_json",
+    "file_json",
+    "scan_input",
+    "write_results",
+]
+
+PROVIDER = "openai"
+
+SPEC_ENDPOINTS = (
+    "/v1/responses",
+    "/v1/chat/completions",
+    "/v1/embeddings",
+    "/v1/completions",
+    "/v1/moderations",
+    "/v1/images/generations",
+    "/v1/images/edits",
+    "/v1/videos",
+)
+ANSWERED_ENDPOINTS = (
+    "/v1/responses",
+    "/v1/chat/completions",
+    "/v1/embeddings",
+    "/v1/completions",
+    "/v1/moderations",
+)
+FILE_PURPOSES = ("assistants", "batch", "fine-tune", "vision", "user_data", "evals")
+MAX_FILE_BYTES = 512 * 1024 * 1024
+MAX_REQUESTS = 50_000
+MAX_REPORTED_ERRORS = 100
+MAX_FORM_FIELD = 64 * 1024
+DAY = 86_400
+DEFAULT_FILE_TTL = 30 * DAY
+MIN_TTL, MAX_TTL = 3600, 30 * DAY
+BATCH_LIST_MAX = 100
+FILE_LIST_MAX = 10_000
+
+
+def add_routes(app: web.Application, prefix: str = "/v1") -> None:
+    """Add the OpenAI files and batches routes to `app`."""
+    app.router.add_post(f"{prefix}/files", upload_file)
+    app.router.add_get(f"{prefix}/files", list_files)
+    app.router.add_get(f"{prefix}/files/{{file_id}}", retrieve_file)
+    app.router.add_delete(f"{prefix}/files/{{file_id}}", delete_file)
+    app.router.add_get(f"{prefix}/files/{{file_id}}/content", file_content)
+    app.router.add_post(f"{prefix}/batches", create_batch)
+    app.router.add_get(f"{prefix}/batches", list_batches)
+    app.router.add_get(f"{prefix}/batches/{{batch_id}}", retrieve_batch)
+    app.router.add_post(f"{prefix}/batches/{{batch_id}}/cancel", cancel_batch)
+
+
+# JSON views
+
+
+def _stamp(value: float | None) -> int | None:
+    return None if value is None else int(value)
+
+
+def file_json(record: FileRecord) -> dict[str, Any]:
+    """The File object of a stored file."""
+    return {
+        "id": record.id,
+        "object": "file",
+        "bytes": record.bytes,
+        "created_at": record.created_at,
+        "expires_at": record.expires_at,
+        "filename": record.filename,
+        "purpose": record.purpose,
+        "status": "processed",
+        "status_details": None,
+    }
+
+
+def batch_json(record: BatchRecord, state: Progress) -> dict[str, Any]:
+    """The Batch object of a batch in state `state`."""
+    window = record.timings.window
+    results = record.settled and state.status in ("completed", "expired", "cancelled")
+    usage = None
+    if results:
+        usage = {
+            "input_tokens": record.input_tokens,
+            "input_tokens_details": {"cached_tokens": 0},
+            "output_tokens": record.output_tokens,
+            "output_tokens_details": {"reasoning_tokens": 0},
+            "total_tokens": record.input_tokens + record.output_tokens,
+        }
+    errors = None
+    if state.status == "failed":
+        errors = {"object": "list", "data": record.validation_errors}
+    return {
+        "id": record.id,
+        "object": "batch",
+        "endpoint": record.endpoint,
+        "model": record.model,
+        "errors": errors,
+        "input_file_id": record.input_file_id,
+        "completion_window": "24h",
+        "status": state.status,
+        "output_file_id": record.output_file_id if results else None,
+        "error_file_id": record.error_file_id if results else None,
+        "created_at": int(record.created),
+        "in_progress_at": _stamp(state.in_progress_at),
+        "expires_at": int(record.created + (DAY if window is None else window)),
+        "finalizing_at": _stamp(state.finalizing_at),
+        "completed_at": _stamp(state.completed_at),
+        "failed_at": _stamp(state.failed_at),
+        "expired_at": _stamp(state.expired_at),
+        "cancelling_at": _stamp(state.cancelling_at),
+        "cancelled_at": _stamp(state.cancelled_at),
+        "request_counts": {
+            "total": state.total,
+            "completed": state.succeeded,
+            "failed": state.failed,
+        },
+        "usage": usage,
+        "metadata": record.metadata,
+    }
+
+
+# files
+
+
+async def _read_field(part: BodyPartReader) -> str:
+    data = bytearray()
+    while chunk := await part.read_chunk(CHUNK_SIZE):
+        data += chunk
+        if len(data) > MAX_FORM_FIELD:
+            raise ApiError(400, f"The form field '{part.name}' is too long.", param=part.name)
+    return data.decode("utf-8", errors="replace")
+
+
+async def _receive_file(part: BodyPartReader, sink: FileSink) -> None:
+    while chunk := await part.read_chunk(CHUNK_SIZE):
+        sink.write(chunk)
+        if sink.size > MAX_FILE_BYTES:
+            raise ApiError(413, "File is too large. The maximum size is 512 MB.", param="file")
+
+
+def _file_expiry(fields: dict[str, str], created_at: int) -> int | None:
+    anchor = fields.get("expires_after[anchor]")
+    seconds = fields.get("expires_after[seconds]")
+    if anchor is None and seconds is None:
+        return created_at + DEFAULT_FILE_TTL if fields.get("purpose") == "batch" else None
+    if anchor != "created_at":
+        raise ApiError(
+            400, "expires_after[anchor] must be 'created_at'.", param="expires_after[anchor]"
+        )
+    ttl = int(seconds) if seconds is not None and seconds.strip().isdigit() else -1
+    if not MIN_TTL <= ttl <= MAX_TTL:
+        raise ApiError(
+            400,
+            f"expires_after[seconds] must be an integer from {MIN_TTL} to {MAX_TTL}.",
+            param="expires_after[seconds]",
+        )
+    return created_at + ttl
+
+
+async def upload_file(request: web.Request) -> web.Response:
+    """``POST /files``: store a multipart upload, streamed to disk."""
+    store = request.app[STORE]
+    if not request.content_type.startswith("multipart/"):
+        raise ApiError(400, "The request must be multipart/form-data.")
+    fields: dict[str, str] = {}
+    filename: str | None = None
+    with store.new_file() as sink:
+        try:
+            reader = await request.multipart()
+            while (part := await reader.next()) is not None:
+                if not isinstance(part, BodyPartReader):
+                    raise ApiError(400, "Nested multipart bodies are not supported.")
+                if part.name == "file":
+                    if filename is not None:
+                        raise ApiError(400, "Only one file may be uploaded at a time.")
+                    filename = part.filename or "file"
+                    await _receive_file(part, sink)
+                elif part.name:
+                    fields[part.name] = await _read_field(part)
+                else:
+                    await part.release()
+        except ValueError as exc:
+            raise ApiError(400, f"Malformed multipart body: {exc}") from None
+        if filename is None:
+            raise ApiError(400, "Missing required parameter: 'file'.", param="file")
+        purpose = fields.get("purpose")
+        if purpose is None:
+            raise ApiError(400, "Missing required parameter: 'purpose'.", param="purpose")
+        if purpose not in FILE_PURPOSES:
+            raise ApiError(
+                400,
+                f"Invalid value for 'purpose': '{purpose}'. "
+                f"Expected one of {', '.join(FILE_PURPOSES)}.",
+                param="purpose",
+            )
+        if purpose == "batch" and not filename.endswith(".jsonl"):
+            raise ApiError(400, "Invalid file format for Batch API. Must be .jsonl", param="file")
+        created_at = int(store.clock.now())
+        expires_at = _file_expiry(fields, created_at)
+        record = await asyncio.to_thread(
+            sink.commit,
+            filename=filename,
+            purpose=purpose,
+            created_at=created_at,
+            expires_at=expires_at,
+        )
+    return web.json_response(file_json(record))
+
+
+def _no_file(file_id: str) -> ApiError:
+    return ApiError(404, f"No such File object: {file_id}", param="id")
+
+
+def _int_param(request: web.Request, name: str, default: int, low: int, high: int) -> int:
+    raw = request.query.get(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        value = low - 1
+    if not low <= value <= high:
+        raise ApiError(
+            400, f"Invalid '{name}': expected an integer from {low} to {high}.", param=name
+        )
+    return value
+
+
+async def list_files(request: web.Request) -> web.Response:
+    """``GET /files``: list stored files (after, limit, order, purpose)."""
+    store = request.app[STORE]
+    limit = _int_param(request, "limit", FILE_LIST_MAX, 1, FILE_LIST_MAX)
+    order = request.query.get("order", "desc")
+    if order not in ("asc", "desc"):
+        raise ApiError(400, "Invalid 'order': expected 'asc' or 'desc'.", param="order")
+    purpose = request.query.get("purpose")
+    records = await asyncio.to_thread(store.list_files)
+    if order == "asc":
+        records.reverse()
+    if purpose is not None:
+        records = [record for record in records if record.purpose == purpose]
+    after = request.query.get("after")
+    page = paginate(records, lambda record: record.id, after, limit)
+    if page is None:
+        raise _no_file(str(after))
+    items, has_more = page
+    return web.json_response(_list_json([file_json(record) for record in items], has_more))
+
+
+def _list_json(data: list[dict[str, Any]], has_more: bool) -> dict[str, Any]:
+    return {
+        "object": "list",
+        "data": data,
+        "first_id": data[0]["id"] if data else None,
+        "last_id": data[-1]["id"] if data else None,
+        "has_more": has_more,
+    }
+
+
+async def retrieve_file(request: web.Request) -> web.Response:
+    """``GET /files/{id}``."""
+    file_id = request.match_info["file_id"]
+    record = await asyncio.to_thread(request.app[STORE].get_file, file_id)
+    if record is None:
+        raise _no_file(file_id)
+    return web.json_response(file_json(record))
+
+
+async def delete_file(request: web.Request) -> web.Response:
+    """``DELETE /files/{id}``."""
+    file_id = request.match_info["file_id"]
+    if not await asyncio.to_thread(request.app[STORE].delete_file, file_id):
+        raise _no_file(file_id)
+    return web.json_response({"id": file_id, "object": "file", "deleted": True})
+
+
+async def file_content(request: web.Request) -> web.StreamResponse:
+    """``GET /files/{id}/content``: the stored bytes, streamed from disk."""
+    file_id = request.match_info["file_id"]
+    path = await asyncio.to_thread(request.app[STORE].file_path, file_id)
+    if path is None:
+        raise _no_file(file_id)
+    return await send_file(request, path)
+
+
+# batches
+
+
+def _check_metadata(value: object) -> dict[str, str] | None:
+    if value is None:
+        return None
+    problem = None
+    if not isinstance(value, dict):
+        problem = "must be an object"
+    elif len(value) > 16:
+        problem = "may hold at most 16 pairs"
+    elif not all(isinstance(key, str) and len(key) <= 64 for key in value):
+        problem = "keys must be strings of at most 64 characters"
+    elif not all(isinstance(item, str) and len(item) <= 512 for item in value.values()):
+        problem = "values must be strings of at most 512 characters"
+    if problem is not None or not isinstance(value, dict):
+        raise ApiError(400, f"Invalid 'metadata': {problem}.", param="metadata")
+    return {str(key): str(item) for key, item in value.items()}
+
+
+def _check_output_expiry(value: object) -> dict[str, Any] | None:
+    if value is None:
+        return None
+    if (
+        isinstance(value, dict)
+        and value.get("anchor") == "created_at"
+        and isinstance(value.get("seconds"), int)
+        and MIN_TTL <= value["seconds"] <= MAX_TTL
+    ):
+        return {"anchor": "created_at", "seconds": value["seconds"]}
+    raise ApiError(
+        400,
+        "Invalid 'output_expires_after': expected {'anchor': 'created_at', 'seconds': "
+        f"{MIN_TTL}..{MAX_TTL}}}.",
+        param="output_expires_after",
+    )
+
+
+async def create_batch(request: web.Request) -> web.Response:
+    """``POST /batches``: create a batch; its input is validated as the batch proceeds."""
+    body = await read_json(request)
+    input_file_id = body.get("input_file_id")
+    if not isinstance(input_file_id, str) or not input_file_id:
+        raise ApiError(400, "Missing required parameter: 'input_file_id'.", param="input_file_id")
+    endpoint = body.get("endpoint")
+    if endpoint not in SPEC_ENDPOINTS:
+        raise ApiError(
+            400,
+            f"Invalid value for 'endpoint': {endpoint!r}. "
+            f"Expected one of {', '.join(SPEC_ENDPOINTS)}.",
+            param="endpoint",
+        )
+    assert isinstance(endpoint, str)
+    if endpoint not in ANSWERED_ENDPOINTS:
+        raise ApiError(400, f"The emulator does not answer {endpoint} requests.", param="endpoint")
+    if body.get("completion_window") != "24h":
+        raise ApiError(
+            400,
+            f"Invalid value for 'completion_window': {body.get('completion_window')!r}. "
+            "Supported values are: '24h'.",
+            param="completion_window",
+        )
+    metadata = _check_metadata(body.get("metadata"))
+    output_expiry = _check_output_expiry(body.get("output_expires_after"))
+    store = request.app[STORE]
+    config = request.app[CONFIG]
+    payload = await asyncio.to_thread(
+        _create, store, config, input_file_id, endpoint, metadata, output_expiry
+    )
+    return web.json_response(payload)
+
+
+def _create(
+    store: Store,
+    config: EmulatorConfig,
+    input_file_id: str,
+    endpoint: str,
+    metadata: dict[str, str] | None,
+    output_expiry: dict[str, Any] | None,
+) -> dict[str, Any]:
+    file = store.get_file(input_file_id)
+    if file is None:
+        raise ApiError(400, f"No file found with id '{input_file_id}'.", param="input_file_id")
+    if file.purpose != "batch":
+        raise ApiError(
+            400,
+            f"The file '{input_file_id}' has purpose '{file.purpose}'; a batch input file "
+            "must have purpose 'batch'.",
+            param="input_file_id",
+        )
+    batch_id = store.new_batch_id()
+    snapshot = store.snapshot_input(input_file_id, batch_id)
+    if snapshot is None:
+        raise ApiError(400, f"No file found with id '{input_file_id}'.", param="input_file_id")
+    try:
+        scan = scan_input(snapshot, endpoint)
+        record = BatchRecord(
+            id=batch_id,
+            provider=PROVIDER,
+            endpoint=endpoint,
+            input_file_id=input_file_id,
+            created=store.clock.now(),
+            seq=0,
+            timings=Timings.from_config(config),
+            total=scan.total,
+            model=scan.model,
+            failing=scan.failing,
+            validation_errors=scan.errors,
+            metadata=metadata,
+            options={"output_expires_after": output_expiry} if output_expiry else {},
+        )
+        state = store.add_batch(record)
+    except BaseException:
+        store.discard_snapshot(batch_id)
+        raise
+    return batch_json(record, state)
+
+
+def _no_batch(batch_id: str) -> ApiError:
+    return ApiError(404, f"No batch found with id '{batch_id}'.")
+
+
+async def retrieve_batch(request: web.Request) -> web.Response:
+    """``GET /batches/{id}``."""
+    batch_id = request.match_info["batch_id"]
+    found = await asyncio.to_thread(request.app[STORE].get_batch, batch_id)
+    if found is None:
+        raise _no_batch(batch_id)
+    return web.json_response(batch_json(*found))
+
+
+async def list_batches(request: web.Request) -> web.Response:
+    """``GET /batches``: newest first (after, limit)."""
+    config = request.app[CONFIG]
+    limit = _int_param(request, "limit", config.page_size_default, 1, BATCH_LIST_MAX)
+    batches = await asyncio.to_thread(request.app[STORE].list_batches)
+    after = request.query.get("after")
+    page = paginate(batches, lambda item: item[0].id, after, limit)
+    if page is None:
+        raise ApiError(400, f"No batch found with id '{after}'.", param="after")
+    items, has_more = page
+    return web.json_response(_list_json([batch_json(*item) for item in items], has_more))
+
+
+async def cancel_batch(request: web.Request) -> web.Response:
+    """``POST /batches/{id}/cancel``."""
+    batch_id = request.match_info["batch_id"]
+    try:
+        found = await asyncio.to_thread(request.app[STORE].cancel_batch, batch_id)
+    except CancelRejectedError as exc:
+        raise ApiError(409, f"Cannot cancel a batch with status '{exc.status}'.") from None
+    if found is None:
+        raise _no_batch(batch_id)
+    return web.json_response(batch_json(*found))
+
+
+# input validation
+
+
+@attrs.frozen
+class ScanResult:
+    """What one pass over a batch input file found."""
+
+    total: int
+    model: str | None
+    failing: list[int]
+    errors: list[dict[str, Any]]
+
+
+def _request_lines(path: Path) -> Iterator[tuple[int, bytes]]:
+    """Yield (1-based line number, bytes) of the non-blank lines of a JSONL file."""
+    with path.open("rb") as handle:
+        for number, raw in enumerate(handle, start=1):
+            if raw.strip():
+                yield number, raw
+
+
+def scan_input(path: Path, endpoint: str) -> ScanResult:
+    """Validate a batch input file in one streaming pass, as OpenAI does while validating.
+
+    Error codes: ``invalid_json_line``, ``missing_custom_id``, ``duplicate_custom_id``,
+    ``invalid_method``, ``url_mismatch``, ``invalid_body``, ``model_mismatch``,
+    ``empty_file``, ``too_many_tasks``. At most 100 errors are reported.
+    """
+    errors: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    failing: list[int] = []
+    model: str | None = None
+    count = 0
+
+    def report(code: str, message: str, line: int | None) -> None:
+        if len(errors) < MAX_REPORTED_ERRORS:
+            errors.append({"code": code, "message": message, "param": None, "line": line})
+
+    for number, raw in _request_lines(path):
+        index = count
+        count += 1
+        try:
+            item = json.loads(raw)
+        except ValueError:
+            item = None
+        if not isinstance(item, dict):
+            report("invalid_json_line", f"Line {number} is not a valid JSON object.", number)
+            continue
+        custom_id = item.get("custom_id")
+        if not isinstance(custom_id, str) or not custom_id:
+            report("missing_custom_id", f"Line {number} has no 'custom_id' string.", number)
+        elif custom_id in seen:
+            report(
+                "duplicate_custom_id",
+                f"The custom_id '{custom_id}' on line {number} is used more than once.",
+                number,
+            )
+        else:
+            seen.add(custom_id)
+        if item.get("method") != "POST":
+            report("invalid_method", f"Line {number}: 'method' must be 'POST'.", number)
+        if item.get("url") != endpoint:
+            report(
+                "url_mismatch",
+                f"Line {number}: the url {item.get('url')!r} does not match the batch "
+                f"endpoint '{endpoint}'.",
+                number,
+            )
+        body = item.get("body")
+        if not isinstance(body, dict):
+            report("invalid_body", f"Line {number}: 'body' must be a JSON object.", number)
+            continue
+        line_model = body.get("model")
+        if isinstance(line_model, str) and line_model:
+            if model is None:
+                model = line_model
+            elif line_model != model:
+                report(
+                    "model_mismatch",
+                    f"Line {number} uses model '{line_model}', but the batch uses '{model}'. "
+                    "All requests of a batch must use the same model.",
+                    number,
+                )
+        if _failure(body) is not None:
+            failing.append(index)
+    if count == 0:
+        report("empty_file", "The input file has no requests.", None)
+    elif count > MAX_REQUESTS:
+        report(
+            "too_many_tasks",
+            f"The input file has {count} requests; a batch takes at most {MAX_REQUESTS}.",
+            None,
+        )
+    return ScanResult(total=count, model=model, failing=failing, errors=errors)
+
+
+# results
+
+
+@attrs.frozen
+class _Failure:
+    status: int | None  # None: no HTTP response (an error line of shape (b))
+    message: str
+    param: str | None = None
+
+
+def _failure(body: dict[str, Any]) -> _Failure | None:
+    marker = find_marker(json.dumps(body, ensure_ascii=False))
+    if marker is not None:
+        if marker.status is None:
+            return _Failure(None, "Emulated processing error (the request holds [[error]]).")
+        return _Failure(
+            marker.status, f"Emulated failure with status {marker.status} (marker in request)."
+        )
+    if not isinstance(body.get("model"), str) or not body["model"]:
+        return _Failure(400, "You must provide a model parameter.", "model")
+    return None
+
+
+class _PairSwap:
+    """Writes lines with each adjacent pair swapped, so results are not in input order."""
+
+    def __init__(self, sink: FileSink) -> None:
+        self._sink = sink
+        self._held: bytes | None = None
+        self.count = 0
+
+    def push(self, line: dict[str, Any]) -> None:
+        data = json.dumps(line, ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
+        self.count += 1
+        if self._held is None:
+            self._held = data
+            return
+        self._sink.write(data)
+        self._sink.write(self._held)
+        self._held = None
+
+    def flush(self) -> None:
+        if self._held is not None:
+            self._sink.write(self._held)
+            self._held = None
+
+
+def write_results(
+    store: Store, record: BatchRecord, processed: int, finished_at: float
+) -> Settlement:
+    """Answer the first `processed` requests of a batch into its output and error files."""
+    created = int(record.created + record.timings.validating)
+    input_tokens = output_tokens = 0
+    with store.new_file() as output, store.new_file() as error:
+        successes, failures = _PairSwap(output), _PairSwap(error)
+        for index, (_number, raw) in enumerate(_request_lines(store.input_path(record))):
+            if index >= processed:
+                break
+            item = json.loads(raw)
+            custom_id: str = item["custom_id"]
+            body: dict[str, Any] = item["body"]
+            seed = hashlib.sha256(f"{record.id}\0{custom_id}".encode()).hexdigest()
+            line_id, request_id = f"batch_req_{seed[:32]}", f"req_{seed[32:64]}"
+            failure = _failure(body)
+            if failure is None:
+                answer = _ANSWERS[record.endpoint](body, seed, created)
+                input_tokens += answer.input_tokens
+                output_tokens += answer.output_tokens
+                response = {"status_code": 200, "request_id": request_id, "body": answer.body}
+                successes.push(
+                    {"id": line_id, "custom_id": custom_id, "response": response, "error": None}
+                )
+            elif failure.status is None:
+                failures.push(
+                    {
+                        "id": line_id,
+                        "custom_id": custom_id,
+                        "response": None,
+                        "error": {"code": "emulated_error", "message": failure.message},
+                    }
+                )
+            else:
+                kind = "server_error" if failure.status >= 500 else "invalid_request_error"
+                envelope = {
+                    "error": {
+                        "message": failure.message,
+                        "type": kind,
+                        "param": failure.param,
+                        "code": None,
+                    }
+                }
+                response = {
+                    "status_code": failure.status,
+                    "request_id": request_id,
+                    "body": envelope,
+                }
+                failures.push(
+                    {"id": line_id, "custom_id": custom_id, "response": response, "error": None}
+                )
+        successes.flush()
+        failures.flush()
+        expiry = record.options.get("output_expires_after")
+        ttl = expiry["seconds"] if isinstance(expiry, dict) else DEFAULT_FILE_TTL
+        stamp = int(finished_at)
+
+        def commit(sink: FileSink, lines: _PairSwap, suffix: str) -> str | None:
+            if lines.count == 0:
+                return None
+            return sink.commit(
+                filename=f"{record.id}_{suffix}.jsonl",
+                purpose="batch_output",
+                created_at=stamp,
+                expires_at=stamp + ttl,
+            ).id
+
+        output_id = commit(output, successes, "output")
+        error_id = commit(error, failures, "error")
+    return Settlement(output_id, error_id, input_tokens, output_tokens)
+
+
+# deterministic answers
+
+
+@attrs.frozen
+class _Answer:
+    body: dict[str, Any]
+    input_tokens: int
+    output_tokens: int
+
+
+def _text(content: object) -> str:
+    """The text of a message content: a string or a list of parts (non-text parts skipped)."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        texts = [
+            part["text"]
+            for part in content
+            if isinstance(part, dict) and isinstance(part.get("text"), str)
+        ]
+        return " ".join(texts)
+    return ""
+
+
+def _words(text: str) -> int:
+    return len(text.split())
+
+
+def _reply(text: str) -> str:
+    return "echo: " + " ".join(text.split())[:40]
+
+
+def _conversation(items: object) -> tuple[str, str]:
+    """Return (all text, last user text) of a list of messages."""
+    if not isinstance(items, list):
+        return "", ""
+    texts: list[str] = []
+    last_user = ""
+    for item in items:
+        if not isinstance(item, dict):
+            continue
+        text = _text(item.get("content"))
+        texts.append(text)
+        if item.get("role", "user") == "user":
+            last_user = text
+    return " ".join(texts), last_user
+
+
+def _choices_count(body: dict[str, Any]) -> int:
+    n = body.get("n")
+    return n if isinstance(n, int) and 1 <= n <= 128 else 1
+
+
+def _chat_answer(body: dict[str, Any], seed: str, created: int) -> _Answer:
+    prompt, last_user = _conversation(body.get("messages"))
+    reply = _reply(last_user)
+    count = _choices_count(body)
+    prompt_tokens, completion_tokens = _words(prompt), _words(reply) * count
+    message: dict[str, Any] = {
+        "role": "assistant",
+        "content": reply,
+        "refusal": None,
+        "annotations": [],
+    }
+    return _Answer(
+        {
+            "id": f"chatcmpl-{seed[:29]}",
+            "object": "chat.completion",
+            "created": created,
+            "model": body["model"],
+            "choices": [
+                {"index": i, "message": message, "logprobs": None, "finish_reason": "stop"}
+                for i in range(count)
+            ],
+            "usage": {
+                "prompt_tokens": prompt_tokens,
+                "completion_tokens": completion_tokens,
+                "total_tokens": prompt_tokens + completion_tokens,
+                "prompt_tokens_details": {"cached_tokens": 0, "audio_tokens": 0},
+                "completion_tokens_details": {
+                    "reasoning_tokens": 0,
+                    "audio_tokens": 0,
+                    "accepted_prediction_tokens": 0,
+                    "rejected_prediction_tokens": 0,
+                },
+            },
+            "service_tier": "default",
+            "system_fingerprint": "fp_emulator",
+        },
+        prompt_tokens,
+        completion_tokens,
+    )
+
+
+def _completion_answer(body: dict[str, Any], seed: str, created: int) -> _Answer:
+    prompt = body.get("prompt")
+    text = " ".join(p for p in prompt if isinstance(p, str)) if isinstance(prompt, list) else ""
+    if isinstance(prompt, str):
+        text = prompt
+    reply = _reply(text)
+    count = _choices_count(body)
+    prompt_tokens, completion_tokens = _words(text), _words(reply) * count
+    return _Answer(
+        {
+            "id": f"cmpl-{seed[:29]}",
+            "object": "text_completion",
+            "created": created,
+            "model": body["model"],
+            "choices": [
+                {"index": i, "text": reply, "logprobs": None, "finish_reason": "stop"}
+                for i in range(count)
+            ],
+            "usage": {
+                "prompt_tokens": prompt_tokens,
+                "completion_tokens": completion_tokens,
+                "total_tokens": prompt_tokens + completion_tokens,
+            },
+        },
+        prompt_tokens,
+        completion_tokens,
+    )
+
+
+def _response_answer(body: dict[str, Any], seed: str, created: int) -> _Answer:
+    source = body.get("input")
+    if isinstance(source, str):
+        prompt, last_user = source, source
+    else:
+        prompt, last_user = _conversation(source)
+    instructions = body.get("instructions")
+    if isinstance(instructions, str):
+        prompt = f"{instructions} {prompt}"
+    reply = _reply(last_user)
+    input_tokens, output_tokens = _words(prompt), _words(reply)
+    return _Answer(
+        {
+            "id": f"resp_{seed[:48]}",
+            "object": "response",
+            "created_at": created,
+            "status": "completed",
+            "model": body["model"],
+            "output": [
+                {
+                    "type": "message",
+                    "id": f"msg_{seed[16:64]}",
+                    "status": "completed",
+                    "role": "assistant",
+                    "content": [{"type": "output_text", "text": reply, "annotations": []}],
+                }
+            ],
+            "parallel_tool_calls": True,
+            "tool_choice": "auto",
+            "tools": [],
+            "instructions": instructions if isinstance(instructions, str) else None,
+            "metadata": {},
+            "error": None,
+            "incomplete_details": None,
+            "usage": {
+                "input_tokens": input_tokens,
+                "input_tokens_details": {"cached_tokens": 0, "cache_write_tokens": 0},
+                "output_tokens": output_tokens,
+                "output_tokens_details": {"reasoning_tokens": 0},
+                "total_tokens": input_tokens + output_tokens,
+            },
+        },
+        input_tokens,
+        output_tokens,
+    )
+
+
+def _vector(item: object, dimensions: int) -> list[float]:
+    """A deterministic unit-free vector in [-1, 1) from the SHA-256 of the input."""
+    seed = json.dumps(item, ensure_ascii=False).encode()
+    data = bytearray()
+    counter = 0
+    while len(data) < dimensions:
+        data += hashlib.sha256(seed + counter.to_bytes(4, "big")).digest()
+        counter += 1
+    return [round(byte / 127.5 - 1.0, 6) for byte in data[:dimensions]]
+
+
+def _embedding_inputs(source: object) -> list[object]:
+    if isinstance(source, list) and source and not all(isinstance(x, int) for x in source):
+        return list(source)
+    return [source]
+
+
+def _embedding_answer(body: dict[str, Any], seed: str, created: int) -> _Answer:
+    del seed, created
+    inputs = _embedding_inputs(body.get("input"))
+    size = body.get("dimensions")
+    dimensions = size if isinstance(size, int) and 1 <= size <= 4096 else 8
+    as_base64 = body.get("encoding_format") == "base64"
+    data = []
+    tokens = 0
+    for index, item in enumerate(inputs):
+        vector = _vector(item, dimensions)
+        embedding: list[float] | str = vector
+        if as_base64:
+            embedding = base64.b64encode(struct.pack(f"<{dimensions}f", *vector)).decode()
+        data.append({"object": "embedding", "index": index, "embedding": embedding})
+        tokens += (
+            _words(item) if isinstance(item, str) else len(item) if isinstance(item, list) else 0
+        )
+    return _Answer(
+        {
+            "object": "list",
+            "data": data,
+            "model": body["model"],
+            "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
+        },
+        tokens,
+        0,
+    )
+
+
+_MODERATION_CATEGORIES = (
+    "harassment",
+    "harassment/threatening",
+    "hate",
+    "hate/threatening",
+    "illicit",
+    "illicit/violent",
+    "self-harm",
+    "self-harm/instructions",
+    "self-harm/intent",
+    "sexual",
+    "sexual/minors",
+    "violence",
+    "violence/graphic",
+)
+
+
+def _moderation_answer(body: dict[str, Any], seed: str, created: int) -> _Answer:
+    del created
+    source = body.get("input")
+    inputs = source if isinstance(source, list) else [source]
+    result = {
+        "flagged": False,
+        "categories": dict.fromkeys(_MODERATION_CATEGORIES, False),
+        "category_scores": dict.fromkeys(_MODERATION_CATEGORIES, 0.0),
+        "category_applied_input_types": {name: ["text"] for name in _MODERATION_CATEGORIES},
+    }
+    return _Answer(
+        {"id": f"modr-{seed[:32]}", "model": body["model"], "results": [result] * len(inputs)},
+        0,
+        0,
+    )
+
+
+_ANSWERS: dict[str, Callable[[dict[str, Any], str, int], _Answer]] = {
+    "/v1/chat/completions": _chat_answer,
+    "/v1/completions": _completion_answer,
+    "/v1/responses": _response_answer,
+    "/v1/embeddings": _embedding_answer,
+    "/v1/moderations": _moderation_answer,
+}

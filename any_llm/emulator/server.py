@@ -1,0 +1,424 @@
+"""The emulator server: an aiohttp app run on its own event loop in a background thread."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import logging
+import os
+import secrets
+import threading
+from collections.abc import Mapping
+from pathlib import Path
+from types import TracebackType
+from typing import Any, TypedDict
+
+from aiohttp import web
+from aiohttp.typedefs import Handler, Middleware
+from multidict import CIMultiDict, CIMultiDictProxy
+
+from . import openai
+from .clock import Clock, SystemClock
+from .config import EmulatorConfig
+from .faults import Fault, FaultSet
+from .store import CHUNK_SIZE, Store
+from .web_support import (
+    CONFIG,
+    STORE,
+    ApiError,
+    RequestContext,
+    current_context,
+    drop_connection,
+    error_response,
+    set_context,
+)
+
+__all__ = ["Emulator", "LoggedRequest", "RequestLog", "create_app", "open_store"]
+
+logger = logging.getLogger("any_llm.emulator")
+
+MAX_BODY_BYTES = 513 * 1024 * 1024
+SHUTDOWN_TIMEOUT = 1.0
+
+
+class LoggedRequest(TypedDict):
+    """One request as the emulator saw it.
+
+    `headers` is a case-insensitive mapping of every header as received; `status` is None when
+    the connection was dropped instead of answered; `fault` names the fault kind applied.
+    """
+
+    method: str
+    path: str
+    query: dict[str, str]
+    headers: Mapping[str, str]
+    status: int | None
+    fault: str | None
+    request_id: str
+
+
+class RequestLog:
+    """The requests an emulator received, in order (thread-safe)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._entries: list[LoggedRequest] = []
+
+    def append(self, entry: LoggedRequest) -> None:
+        """Record a request."""
+        with self._lock:
+            self._entries.append(entry)
+
+    def entries(self) -> list[LoggedRequest]:
+        """Return a copy of the log."""
+        with self._lock:
+            return [LoggedRequest(**entry) for entry in self._entries]
+
+    def clear(self) -> None:
+        """Forget every request."""
+        with self._lock:
+            self._entries.clear()
+
+
+def _log_middleware(log: RequestLog) -> Middleware:
+    @web.middleware
+    async def log_requests(request: web.Request, handler: Handler) -> web.StreamResponse:
+        context = RequestContext(request_id="req_" + secrets.token_hex(16))
+        set_context(context)
+        status: int | None = None
+        try:
+            response = await handler(request)
+            status = response.status
+            return response
+        finally:
+            log.append(
+                LoggedRequest(
+                    method=request.method,
+                    path=request.path,
+                    query={key: request.query[key] for key in request.query},
+                    headers=CIMultiDictProxy(CIMultiDict(request.headers)),
+                    status=None if context.dropped else status,
+                    fault=context.fault,
+                    request_id=context.request_id,
+                )
+            )
+
+    return log_requests
+
+
+async def _partial_read(request: web.Request, limit: int) -> None:
+    received = 0
+    while received < limit:
+        chunk = await request.content.read(min(CHUNK_SIZE, limit - received))
+        if not chunk:
+            return
+        received += len(chunk)
+
+
+async def _cut_response(
+    request: web.Request, response: web.Response, fault: Fault
+) -> web.StreamResponse:
+    body = response.body if isinstance(response.body, bytes) else b""
+    limit = len(body) // 2 if fault.after_bytes is None else min(fault.after_bytes, len(body))
+    stream = web.StreamResponse(status=response.status, headers=response.headers)
+    stream.content_length = len(body)
+    await stream.prepare(request)
+    await stream.write(body[:limit])
+    drop_connection(request, reset=False)
+    return stream
+
+
+def _fault_error(fault: Fault) -> web.Response:
+    if fault.status == 429:
+        kind, code = "requests", "rate_limit_exceeded"
+    elif fault.status >= 500:
+        kind, code = "server_error", None
+    else:
+        kind, code = "invalid_request_error", None
+    message = fault.message or f"Emulated fault: HTTP {fault.status}."
+    return error_response(fault.status, message, type=kind, code=code, headers=dict(fault.headers))
+
+
+def _fault_middleware(faults: FaultSet) -> Middleware:
+    @web.middleware
+    async def inject_faults(request: web.Request, handler: Handler) -> web.StreamResponse:
+        fault = faults.take(request.method, request.path)
+        if fault is None:
+            return await handler(request)
+        context = current_context()
+        if context is not None:
+            context.fault = fault.kind
+        if fault.kind == "status":
+            return _fault_error(fault)
+        if fault.kind == "delay":
+            await asyncio.sleep(fault.delay)
+            return await handler(request)
+        if fault.kind == "reset_mid_upload":
+            length = request.content_length
+            limit = fault.after_bytes
+            if limit is None:
+                limit = length // 2 if length else 64 * 1024
+            with contextlib.suppress(ConnectionError, asyncio.IncompleteReadError):
+                await _partial_read(request, limit)
+        if fault.kind in ("reset", "reset_mid_upload"):
+            drop_connection(request, reset=True)
+            return web.Response()
+        if fault.kind == "reset_mid_download":
+            if context is not None:
+                context.cut_download = True
+                context.cut_after = fault.after_bytes
+            response = await handler(request)
+            if not response.prepared and isinstance(response, web.Response):
+                return await _cut_response(request, response, fault)
+            return response
+        # reset_after: the request takes full effect, only its response is lost
+        response = await handler(request)
+        drop_connection(request, reset=True)
+        return response
+
+    return inject_faults
+
+
+def _http_error_message(request: web.Request, exc: web.HTTPException) -> str:
+    if exc.status in (404, 405):
+        return f"Unknown request URL: {request.method} {request.path}."
+    if exc.status == 413:
+        return "The request body is too large."
+    return exc.reason
+
+
+@web.middleware
+async def _error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except ApiError as exc:
+        return exc.response()
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        return error_response(exc.status, _http_error_message(request, exc))
+    except Exception:
+        transport = request.transport
+        if transport is None or transport.is_closing():  # the client went away
+            context = current_context()
+            if context is not None:
+                context.dropped = True
+        else:
+            logger.exception("emulator failed on %s %s", request.method, request.path)
+        return error_response(
+            500, "The emulator failed to handle the request.", type="server_error"
+        )
+
+
+def _auth_middleware(config: EmulatorConfig) -> Middleware:
+    @web.middleware
+    async def authenticate(request: web.Request, handler: Handler) -> web.StreamResponse:
+        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+        token = token.strip()
+        if scheme.lower() != "bearer" or not token:
+            raise ApiError(
+                401,
+                "You didn't provide an API key. Send it as 'Authorization: Bearer <key>'.",
+                code="invalid_api_key",
+            )
+        if config.api_key is not None and not hmac.compare_digest(
+            token.encode(), config.api_key.encode()
+        ):
+            raise ApiError(401, "Incorrect API key provided.", code="invalid_api_key")
+        return await handler(request)
+
+    return authenticate
+
+
+async def _add_request_id(request: web.Request, response: web.StreamResponse) -> None:
+    context = current_context()
+    if context is not None:
+        response.headers["x-request-id"] = context.request_id
+
+
+def open_store(data_dir: Path, clock: Clock) -> Store:
+    """Open the state in `data_dir`, able to settle the batches of every emulated provider."""
+    store = Store(data_dir, clock)
+    store.register_writer(openai.PROVIDER, openai.write_results)
+    return store
+
+
+def create_app(
+    store: Store, config: EmulatorConfig, faults: FaultSet, log: RequestLog
+) -> web.Application:
+    """Build the emulator's aiohttp application over a store from `open_store`."""
+    app = web.Application(
+        client_max_size=MAX_BODY_BYTES,
+        middlewares=[
+            _log_middleware(log),
+            _fault_middleware(faults),
+            _error_middleware,
+            _auth_middleware(config),
+        ],
+    )
+    app[STORE] = store
+    app[CONFIG] = config
+    app.on_response_prepare.append(_add_request_id)
+    openai.add_routes(app)
+    return app
+
+
+class Emulator:
+    """A local batch API server on loopback, run in a background thread.
+
+    State lives in `data_dir` and survives a restart on the same directory. `start()` returns
+    once the socket listens; `stop()` shuts the server down and joins its thread. Also usable
+    as a context manager. The accessors may be called from any thread.
+    """
+
+    def __init__(
+        self,
+        data_dir: str | os.PathLike[str],
+        config: EmulatorConfig | None = None,
+        clock: Clock | None = None,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+    ) -> None:
+        self.data_dir = Path(data_dir)
+        self.config = config if config is not None else EmulatorConfig()
+        self.clock: Clock = clock if clock is not None else SystemClock()
+        self.host = host
+        self.port = port
+        self.store = open_store(self.data_dir, self.clock)
+        self._faults = FaultSet()
+        self._log = RequestLog()
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stopping: asyncio.Event | None = None
+        self._bound_port: int | None = None
+        self._startup_error: BaseException | None = None
+
+    def __repr__(self) -> str:
+        where = self.url if self._bound_port is not None else "stopped"
+        return f"Emulator({where}, data_dir={str(self.data_dir)!r})"
+
+    @property
+    def url(self) -> str:
+        """The server's base URL, e.g. ``http://127.0.0.1:8080`` (OpenAI's is this + /v1)."""
+        if self._bound_port is None:
+            raise RuntimeError("the emulator is not running; call start() first")
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self._bound_port}"
+
+    # lifecycle
+
+    def start(self) -> Emulator:
+        """Start serving; return once the socket is listening."""
+        if self._thread is not None:
+            raise RuntimeError("the emulator is already running")
+        ready = threading.Event()
+        thread = threading.Thread(
+            target=self._run, args=(ready,), name="any-llm-emulator", daemon=True
+        )
+        self._thread = thread
+        thread.start()
+        ready.wait()
+        error = self._take_startup_error()
+        if error is not None:
+            thread.join()
+            self._thread = None
+            raise error
+        return self
+
+    def _take_startup_error(self) -> BaseException | None:
+        error, self._startup_error = self._startup_error, None
+        return error
+
+    def stop(self) -> None:
+        """Stop serving and wait for the server thread to end."""
+        thread = self._thread
+        if thread is None:
+            return
+        loop, stopping = self._loop, self._stopping
+        if loop is not None and stopping is not None:
+            with contextlib.suppress(RuntimeError):  # the loop may have closed already
+                loop.call_soon_threadsafe(stopping.set)
+        thread.join()
+        self._thread = None
+        self._loop = None
+        self._stopping = None
+        self._bound_port = None
+
+    def __enter__(self) -> Emulator:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def _run(self, ready: threading.Event) -> None:
+        try:
+            asyncio.run(self._serve(ready))
+        except BaseException as exc:
+            if ready.is_set():
+                logger.exception("the emulator stopped unexpectedly")
+            else:
+                self._startup_error = exc
+        finally:
+            ready.set()
+
+    async def _serve(self, ready: threading.Event) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._stopping = asyncio.Event()
+        app = create_app(self.store, self.config, self._faults, self._log)
+        runner = web.AppRunner(app, access_log=None, shutdown_timeout=SHUTDOWN_TIMEOUT)
+        await runner.setup()
+        try:
+            site = web.TCPSite(runner, self.host, self.port)
+            await site.start()
+            self._bound_port = int(runner.addresses[0][1])
+            ready.set()
+            await self._stopping.wait()
+        finally:
+            await runner.cleanup()
+
+    # faults and request log
+
+    def add_fault(self, fault: Fault) -> None:
+        """Arm a fault (see `Fault`)."""
+        self._faults.add(fault)
+
+    def clear_faults(self) -> None:
+        """Disarm every fault."""
+        self._faults.clear()
+
+    def requests(self) -> list[LoggedRequest]:
+        """The requests received so far, oldest first."""
+        return self._log.entries()
+
+    def clear_requests(self) -> None:
+        """Forget the requests received so far."""
+        self._log.clear()
+
+    # state
+
+    def files(self) -> list[dict[str, Any]]:
+        """Stored files, newest first: id, bytes, filename, purpose, sha256, created_at,
+        expires_at. Batches that have finished by now get their result files first."""
+        return [
+            {
+                "id": record.id,
+                "bytes": record.bytes,
+                "filename": record.filename,
+                "purpose": record.purpose,
+                "sha256": record.sha256,
+                "created_at": record.created_at,
+                "expires_at": record.expires_at,
+            }
+            for record in self.store.list_files()
+        ]
+
+    def batches(self) -> list[dict[str, Any]]:
+        """Every batch as the OpenAI API would return it now, newest first."""
+        return [openai.batch_json(record, state) for record, state in self.store.list_batches()]

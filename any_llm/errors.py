@@ -1,0 +1,262 @@
+"""The exceptions of any_llm, shared by the async core and the sync twin.
+
+Every message says what happened, where (provider, method, path, HTTP status, file and line)
+and what to do. API keys never appear in messages: requests are described by method and path,
+never by headers.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from any_llm._transport import Response
+    from any_llm.types import Batch
+
+__all__ = [
+    "APIConnectionError",
+    "APIError",
+    "APIResponseValidationError",
+    "APIStatusError",
+    "APITimeoutError",
+    "AnyLLMError",
+    "AuthenticationError",
+    "BadRequestError",
+    "BatchError",
+    "BatchFailedError",
+    "BatchTimeoutError",
+    "ConfigurationError",
+    "ConflictError",
+    "InputFileError",
+    "InternalServerError",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "UnprocessableEntityError",
+    "UnsupportedProviderError",
+    "raise_for_status",
+]
+
+
+class AnyLLMError(Exception):
+    """Base class of every error raised by any_llm."""
+
+
+class ConfigurationError(AnyLLMError):
+    """The call cannot be made as configured (missing key, bad argument, unknown provider)."""
+
+
+class UnsupportedProviderError(ConfigurationError):
+    """The provider name is not one any_llm supports."""
+
+
+class InputFileError(AnyLLMError):
+    """The JSONL input file is missing, unreadable or invalid; nothing was sent.
+
+    ``path`` and ``line`` (1-based, ``None`` for whole-file problems) say where, ``custom_id``
+    names the request when it is known.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: str,
+        line: int | None = None,
+        custom_id: str | None = None,
+    ) -> None:
+        self.path = path
+        self.line = line
+        self.custom_id = custom_id
+        self.reason = message
+        where = path if line is None else f"{path}:{line}"
+        if custom_id is not None:
+            where += f" (custom_id {custom_id!r})"
+        super().__init__(f"{where}: {message}")
+
+
+class APIError(AnyLLMError):
+    """A call to the provider's API did not succeed."""
+
+    def __init__(
+        self, message: str, *, provider: str = "", method: str = "", url: str = ""
+    ) -> None:
+        self.provider = provider
+        self.method = method
+        self.url = url
+        super().__init__(message)
+
+
+class APIConnectionError(APIError):
+    """The provider could not be reached, or the connection broke mid-request."""
+
+
+class APITimeoutError(APIConnectionError):
+    """The request timed out."""
+
+
+class APIResponseValidationError(APIError):
+    """The provider answered with data that does not have the documented shape."""
+
+
+class APIStatusError(APIError):
+    """The provider answered with an HTTP error status."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int,
+        headers: Mapping[str, str] | None = None,
+        body: Any = None,
+        provider: str = "",
+        method: str = "",
+        url: str = "",
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message, provider=provider, method=method, url=url)
+        self.status_code = status_code
+        self.headers: Mapping[str, str] = dict(headers or {})
+        self.body = body
+        self.retry_after = retry_after
+        self.request_id = self.headers.get("x-request-id")
+
+
+class BadRequestError(APIStatusError):
+    """HTTP 400."""
+
+
+class AuthenticationError(APIStatusError):
+    """HTTP 401: the API key is missing or wrong."""
+
+
+class PermissionDeniedError(APIStatusError):
+    """HTTP 403."""
+
+
+class NotFoundError(APIStatusError):
+    """HTTP 404."""
+
+
+class ConflictError(APIStatusError):
+    """HTTP 409."""
+
+
+class UnprocessableEntityError(APIStatusError):
+    """HTTP 422."""
+
+
+class RateLimitError(APIStatusError):
+    """HTTP 429; ``retry_after`` carries the server's requested wait in seconds, if any."""
+
+
+class InternalServerError(APIStatusError):
+    """HTTP 5xx."""
+
+
+class BatchError(AnyLLMError):
+    """A batch did not end as asked; ``batch`` is the last known state."""
+
+    def __init__(self, message: str, *, batch: Batch | None = None) -> None:
+        self.batch = batch
+        super().__init__(message)
+
+
+class BatchFailedError(BatchError):
+    """The batch ended in ``failed`` (for example, the provider rejected the input file)."""
+
+
+class BatchTimeoutError(BatchError):
+    """Waiting for the batch ran past its deadline."""
+
+
+_STATUS_ERRORS: dict[int, type[APIStatusError]] = {
+    400: BadRequestError,
+    401: AuthenticationError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    409: ConflictError,
+    422: UnprocessableEntityError,
+    429: RateLimitError,
+}
+
+_HINTS: dict[int, str] = {
+    401: "check the API key (api_key= or the provider's environment variable)",
+    403: "the key lacks permission for this resource or region",
+    404: "check the id and that it belongs to this provider and account",
+    429: "rate limited; retried with backoff where allowed — lower concurrency or wait",
+}
+
+
+def parse_retry_after(headers: Mapping[str, str]) -> float | None:
+    """Seconds to wait according to ``retry-after-ms`` or ``Retry-After`` (seconds or HTTP date)."""
+    lowered = {k.lower(): v for k, v in headers.items()}
+    raw_ms = lowered.get("retry-after-ms")
+    if raw_ms is not None:
+        try:
+            return max(float(raw_ms) / 1000.0, 0.0)
+        except ValueError:
+            pass
+    raw = lowered.get("retry-after")
+    if raw is None:
+        return None
+    try:
+        return max(float(raw), 0.0)
+    except ValueError:
+        pass
+    from email.utils import parsedate_to_datetime
+
+    try:
+        when = parsedate_to_datetime(raw)
+    except (TypeError, ValueError):
+        return None
+    import time
+
+    return max(when.timestamp() - time.time(), 0.0)
+
+
+def _error_message(body: Any, text: str) -> str:
+    if isinstance(body, dict):
+        err = body.get("error", body)
+        if isinstance(err, dict):
+            msg = err.get("message")
+            if isinstance(msg, str) and msg:
+                return msg
+        elif isinstance(err, str) and err:
+            return err
+        msg = body.get("message")
+        if isinstance(msg, str) and msg:
+            return msg
+    return text[:500] if text else "(empty body)"
+
+
+def raise_for_status(response: Response, *, provider: str) -> None:
+    """Raise the matching ``APIStatusError`` subclass for a 3xx/4xx/5xx response."""
+    status = response.status
+    if status < 300:
+        return
+    text = response.content.decode("utf-8", "replace")
+    try:
+        body: Any = json.loads(text) if text else None
+    except ValueError:
+        body = text
+    cls = _STATUS_ERRORS.get(status)
+    if cls is None:
+        cls = InternalServerError if status >= 500 else APIStatusError
+    detail = _error_message(body, text)
+    hint = _HINTS.get(status)
+    message = f"{provider}: {response.method} {response.path} returned HTTP {status}: {detail}"
+    if hint:
+        message += f" ({hint})"
+    raise cls(
+        message,
+        status_code=status,
+        headers=response.headers,
+        body=body,
+        provider=provider,
+        method=response.method,
+        url=response.url,
+        retry_after=parse_retry_after(response.headers),
+    )

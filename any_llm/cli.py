@@ -55,6 +55,7 @@ def _progress(batch: object) -> None:
 
 def run_demo(requests: int, seconds: float) -> int:
     """Run a whole batch against the built-in emulator: no key, no network."""
+    from any_llm._retry import RetryConfig
     from any_llm.emulator import Emulator, EmulatorConfig
     from any_llm.types import BatchResultStatus
     from any_llm_sync import AnyLLM
@@ -71,7 +72,11 @@ def run_demo(requests: int, seconds: float) -> int:
         write_demo_requests(input_path, requests)
         with Emulator(data_dir=tmp_path / "emulator", config=config) as emu:
             print(f"emulator: OpenAI batch API at {emu.url}/v1 (in-process, loopback only)")
-            with AnyLLM.create("openai", api_key="demo-key", api_base=f"{emu.url}/v1") as llm:
+            # Poll every half second so the progress is visible (the default backs off to 60 s).
+            pace = {"retry": RetryConfig(poll_initial=0.25, poll_max=0.5)}
+            with AnyLLM.create(
+                "openai", api_key="demo-key", api_base=f"{emu.url}/v1", client_args=pace
+            ) as llm:
                 started = time.monotonic()
                 batch = llm.create_batch(input_path, "/v1/chat/completions")
                 print(f"created {batch.id} from {requests} requests ({input_path.name})")

@@ -6,9 +6,17 @@ import asyncio
 from collections.abc import AsyncGenerator, AsyncIterator
 from typing import TYPE_CHECKING, Any
 
-from any_llm.errors import APIConnectionError, APITimeoutError, raise_for_status
+from any_llm.errors import raise_for_status
 
-from ._models import CHUNK_SIZE, FileBody, Request, Response, lower_headers, strip_query
+from ._models import (
+    CHUNK_SIZE,
+    FileBody,
+    Request,
+    Response,
+    connection_error,
+    lower_headers,
+    strip_query,
+)
 
 if TYPE_CHECKING:
     import aiohttp
@@ -75,22 +83,6 @@ class AiohttpTransport:
             ),
         }
 
-    def _translate(self, request: Request, exc: BaseException) -> APIConnectionError:
-        where = f"{request.provider}: {request.method} {request.path}"
-        if isinstance(exc, asyncio.TimeoutError):
-            return APITimeoutError(
-                f"{where} timed out ({exc.__class__.__name__}); raise timeout= or retry later",
-                provider=request.provider,
-                method=request.method,
-                url=strip_query(request.url),
-            )
-        return APIConnectionError(
-            f"{where} failed: {exc.__class__.__name__}: {exc}",
-            provider=request.provider,
-            method=request.method,
-            url=strip_query(request.url),
-        )
-
     async def asend(self, request: Request) -> Response:
         """Send the request and buffer the whole response (any status)."""
         import aiohttp
@@ -109,7 +101,9 @@ class AiohttpTransport:
                     url=strip_query(str(resp.url)),
                 )
         except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
-            raise self._translate(request, exc) from exc
+            raise connection_error(
+                request, exc, timed_out=isinstance(exc, asyncio.TimeoutError)
+            ) from exc
 
     async def aiter_bytes(self, request: Request) -> AsyncGenerator[bytes, None]:
         """Stream the response body in chunks; an HTTP error status raises before any chunk."""
@@ -135,7 +129,9 @@ class AiohttpTransport:
                 async for chunk in resp.content.iter_chunked(CHUNK_SIZE):
                     yield chunk
         except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
-            raise self._translate(request, exc) from exc
+            raise connection_error(
+                request, exc, timed_out=isinstance(exc, asyncio.TimeoutError)
+            ) from exc
 
     async def aclose(self) -> None:
         """Close every connection."""

@@ -68,6 +68,26 @@ class Response:
         return urlsplit(self.url).path
 
 
+def connection_error(request: Request, exc: BaseException, *, timed_out: bool) -> Exception:
+    """Our error for a library's connection failure or timeout (the caller chains ``exc``)."""
+    from any_llm.errors import APIConnectionError, APITimeoutError
+
+    where = f"{request.provider}: {request.method} {request.path}"
+    if timed_out:
+        return APITimeoutError(
+            f"{where} timed out ({exc.__class__.__name__}); raise timeout= or retry later",
+            provider=request.provider,
+            method=request.method,
+            url=strip_query(request.url),
+        )
+    return APIConnectionError(
+        f"{where} failed: {exc.__class__.__name__}: {exc}",
+        provider=request.provider,
+        method=request.method,
+        url=strip_query(request.url),
+    )
+
+
 def lower_headers(items: Any) -> dict[str, str]:
     """A plain dict of lower-cased header names from any (name, value) iterable."""
     return {str(k).lower(): str(v) for k, v in items}

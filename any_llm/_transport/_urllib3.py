@@ -6,9 +6,17 @@ from collections.abc import Generator
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
-from any_llm.errors import APIConnectionError, APITimeoutError, raise_for_status
+from any_llm.errors import raise_for_status
 
-from ._models import CHUNK_SIZE, FileBody, Request, Response, lower_headers, strip_query
+from ._models import (
+    CHUNK_SIZE,
+    FileBody,
+    Request,
+    Response,
+    connection_error,
+    lower_headers,
+    strip_query,
+)
 
 if TYPE_CHECKING:
     import urllib3
@@ -46,25 +54,13 @@ class Urllib3Transport:
             )
         return self._pool
 
-    def _translate(self, request: Request, exc: BaseException) -> APIConnectionError:
+    def _translate(self, request: Request, exc: BaseException) -> Exception:
         import urllib3
 
-        where = f"{request.provider}: {request.method} {request.path}"
         timed_out = isinstance(exc, (urllib3.exceptions.TimeoutError, TimeoutError))
         # urllib3 files a refused connection under ConnectTimeoutError too.
-        if timed_out and not isinstance(exc, urllib3.exceptions.NewConnectionError):
-            return APITimeoutError(
-                f"{where} timed out ({exc.__class__.__name__}); raise timeout= or retry later",
-                provider=request.provider,
-                method=request.method,
-                url=strip_query(request.url),
-            )
-        return APIConnectionError(
-            f"{where} failed: {exc.__class__.__name__}: {exc}",
-            provider=request.provider,
-            method=request.method,
-            url=strip_query(request.url),
-        )
+        refused = isinstance(exc, urllib3.exceptions.NewConnectionError)
+        return connection_error(request, exc, timed_out=timed_out and not refused)
 
     def _open(self, request: Request, *, preload: bool) -> Any:
         import urllib3

@@ -89,3 +89,25 @@ def resolve_config(
         max_connections=int(args.get("max_connections", 100)),
         max_connections_per_host=int(args.get("max_connections_per_host", 20)),
     )
+
+
+IDEMPOTENCY_KEY = "any_llm_idempotency_key"
+"""Stamped into each new batch's metadata so that a retried create can find its first try."""
+IDEMPOTENCY_PAGES = 3
+"""Pages of the newest batches searched for that key before a create is retried."""
+
+
+def check_metadata(provider: str, metadata: dict[str, str] | None, max_pairs: int) -> None:
+    """Refuse metadata the provider would refuse, before anything is sent."""
+    if metadata is None:
+        return
+    if len(metadata) > max_pairs:
+        raise ConfigurationError(
+            f"{provider}: metadata holds {len(metadata)} pairs; at most {max_pairs} "
+            f"(one of the provider's pairs carries {IDEMPOTENCY_KEY})"
+        )
+    for key, value in metadata.items():
+        if not isinstance(key, str) or not isinstance(value, str):
+            raise ConfigurationError(
+                f"{provider}: metadata keys and values must be strings (key {key!r})"
+            )

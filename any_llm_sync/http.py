@@ -72,8 +72,12 @@ class HTTPClient:
             provider=self.provider,
         )
 
-    def send(self, request: Request) -> Response:
-        """Send with retries; a final error status raises the matching APIStatusError."""
+    def send(self, request: Request, *, retry: bool = True) -> Response:
+        """Send (with retries unless ``retry=False``); an error status raises APIStatusError."""
+        if not retry:
+            response = self._transport.send(request)
+            raise_for_status(response, provider=self.provider)
+            return response
         for attempt in Retrying(**request_policy(self.retry)):
             with attempt:
                 response = self._transport.send(request)
@@ -81,9 +85,9 @@ class HTTPClient:
                 return response
         raise AssertionError("unreachable")
 
-    def json(self, request: Request) -> Any:
-        """Send with retries and decode the JSON answer."""
-        response = self.send(request)
+    def json(self, request: Request, *, retry: bool = True) -> Any:
+        """Send (with retries unless ``retry=False``) and decode the JSON answer."""
+        response = self.send(request, retry=retry)
         try:
             return json.loads(response.content)
         except ValueError as exc:

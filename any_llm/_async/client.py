@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import uuid
 from collections.abc import AsyncIterator, Callable, Mapping
 from pathlib import Path
 from types import TracebackType
@@ -11,14 +12,19 @@ from typing import Any
 
 from tenacity import AsyncRetrying, retry_if_result, stop_after_delay, stop_never
 
-from any_llm._config import ClientConfig, resolve_config
+from any_llm._config import (
+    IDEMPOTENCY_KEY,
+    IDEMPOTENCY_PAGES,
+    ClientConfig,
+    check_metadata,
+    resolve_config,
+)
 from any_llm._jsonl import iter_custom_ids, validate_input_file
-from any_llm._retry import poll_wait
+from any_llm._results import check_results_ready, unreturned_item
+from any_llm._retry import poll_wait, request_policy
 from any_llm._transport._aiohttp import AiohttpTransport
 from any_llm.errors import (
     APIError,
-    BatchError,
-    BatchFailedError,
     BatchTimeoutError,
     ConfigurationError,
 )
@@ -26,10 +32,7 @@ from any_llm.types import (
     Batch,
     BatchPage,
     BatchResult,
-    BatchResultError,
     BatchResultItem,
-    BatchResultStatus,
-    BatchStatus,
     LLMProvider,
 )
 
@@ -37,14 +40,6 @@ from .adapters import make_adapter
 from .http import AsyncHTTPClient
 
 logger = logging.getLogger("any_llm")
-
-_UNRETURNED = {
-    BatchStatus.CANCELLED: (
-        BatchResultStatus.CANCELLED,
-        "the batch was cancelled before this request ran",
-    ),
-    BatchStatus.EXPIRED: (BatchResultStatus.EXPIRED, "the batch expired before this request ran"),
-}
 
 
 class AsyncAnyLLM:
@@ -130,22 +125,51 @@ class AsyncAnyLLM:
                 f"{self.provider}: completion_window {completion_window!r} is not accepted; "
                 f"use one of: {allowed}"
             )
-        _check_metadata(self.provider, metadata, spec.metadata_max_pairs)
+        # One pair is ours: the idempotency key.
+        check_metadata(self.provider, metadata, spec.metadata_max_pairs - 1)
         summary = validate_input_file(
             input_file_path, endpoint=endpoint, limits=spec.limits, provider=self.provider
         )
+        token = uuid.uuid4().hex
+        stamped = {**(metadata or {}), IDEMPOTENCY_KEY: token}
         file_id = await self._adapter.aupload_file(summary.path)
         try:
-            return await self._adapter.acreate_batch(
-                input_file_id=file_id,
-                endpoint=endpoint,
-                completion_window=completion_window,
-                metadata=metadata,
-                extra=kwargs,
-            )
+            async for attempt in AsyncRetrying(**request_policy(self.config.retry)):
+                with attempt:
+                    if attempt.retry_state.attempt_number > 1:
+                        earlier = await self._find_created(token)
+                        if earlier is not None:
+                            return earlier
+                    return await self._adapter.acreate_batch(
+                        input_file_id=file_id,
+                        endpoint=endpoint,
+                        completion_window=completion_window,
+                        metadata=stamped,
+                        extra=kwargs,
+                    )
         except APIError as exc:
             await self._delete_orphan(file_id, exc)
             raise
+        raise AssertionError("unreachable")
+
+    async def _find_created(self, token: str) -> Batch | None:
+        """The batch an earlier, ambiguous create attempt made, if any (newest pages only)."""
+        after: str | None = None
+        for _ in range(IDEMPOTENCY_PAGES):
+            page = await self._adapter.alist_batches(after=after, limit=None)
+            for batch in page:
+                if batch.metadata and batch.metadata.get(IDEMPOTENCY_KEY) == token:
+                    logger.warning(
+                        "%s: the create request failed ambiguously but batch %s exists; "
+                        "returning it instead of creating a second one",
+                        self.provider,
+                        batch.id,
+                    )
+                    return batch
+            if not page.has_more or page.next_cursor is None:
+                return None
+            after = page.next_cursor
+        return None
 
     async def _delete_orphan(self, file_id: str, cause: APIError) -> None:
         try:
@@ -241,22 +265,7 @@ class AsyncAnyLLM:
         """
         if isinstance(batch, str):
             batch = await self.aretrieve_batch(batch)
-        if batch.status is BatchStatus.FAILED:
-            details = "; ".join(
-                f"line {e.line}: {e.message}" if e.line else str(e.message)
-                for e in (batch.errors.data if batch.errors else [])
-            )
-            raise BatchFailedError(
-                f"{self.provider}: batch {batch.id} failed and ran no request: "
-                f"{details or 'no detail given'}",
-                batch=batch,
-            )
-        if not batch.is_terminal:
-            raise BatchError(
-                f"{self.provider}: batch {batch.id} is still {batch.status}; wait for it to end "
-                "(poll_batch) before reading results",
-                batch=batch,
-            )
+        check_results_ready(batch)
         seen: set[str] = set()
         async for item in self._adapter.aiter_results(batch):
             if item.custom_id in seen:
@@ -275,16 +284,10 @@ class AsyncAnyLLM:
             and len(seen) >= batch.request_counts.total
         ):
             return
-        status, message = _UNRETURNED.get(
-            batch.status,
-            (BatchResultStatus.MISSING, "the provider returned no result for this request"),
-        )
         async for custom_id in self._unreturned_ids(batch, input_file_path):
             if custom_id not in seen:
                 seen.add(custom_id)
-                yield BatchResultItem(
-                    custom_id=custom_id, status=status, error=BatchResultError(message=message)
-                )
+                yield unreturned_item(batch, custom_id)
 
     async def _unreturned_ids(
         self, batch: Batch, input_file_path: str | os.PathLike[str] | None
@@ -309,17 +312,3 @@ class AsyncAnyLLM:
             item async for item in self.aiter_batch_results(batch, input_file_path=input_file_path)
         ]
         return BatchResult(batch=batch, results=items)
-
-
-def _check_metadata(provider: str, metadata: dict[str, str] | None, max_pairs: int) -> None:
-    if metadata is None:
-        return
-    if len(metadata) > max_pairs:
-        raise ConfigurationError(
-            f"{provider}: metadata holds {len(metadata)} pairs; at most {max_pairs}"
-        )
-    for key, value in metadata.items():
-        if not isinstance(key, str) or not isinstance(value, str):
-            raise ConfigurationError(
-                f"{provider}: metadata keys and values must be strings (key {key!r})"
-            )

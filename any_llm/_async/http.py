@@ -70,8 +70,12 @@ class AsyncHTTPClient:
             provider=self.provider,
         )
 
-    async def asend(self, request: Request) -> Response:
-        """Send with retries; a final error status raises the matching APIStatusError."""
+    async def asend(self, request: Request, *, retry: bool = True) -> Response:
+        """Send (with retries unless ``retry=False``); an error status raises APIStatusError."""
+        if not retry:
+            response = await self._transport.asend(request)
+            raise_for_status(response, provider=self.provider)
+            return response
         async for attempt in AsyncRetrying(**request_policy(self.retry)):
             with attempt:
                 response = await self._transport.asend(request)
@@ -79,9 +83,9 @@ class AsyncHTTPClient:
                 return response
         raise AssertionError("unreachable")
 
-    async def ajson(self, request: Request) -> Any:
-        """Send with retries and decode the JSON answer."""
-        response = await self.asend(request)
+    async def ajson(self, request: Request, *, retry: bool = True) -> Any:
+        """Send (with retries unless ``retry=False``) and decode the JSON answer."""
+        response = await self.asend(request, retry=retry)
         try:
             return json.loads(response.content)
         except ValueError as exc:

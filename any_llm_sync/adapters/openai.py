@@ -56,7 +56,8 @@ class OpenAIAdapter:
         metadata: dict[str, str] | None,
         extra: dict[str, Any],
     ) -> Batch:
-        """Create the batch from an uploaded file."""
+        """Create the batch from an uploaded file, in one attempt (the caller retries, looking
+        first for a batch an ambiguous failure may have created)."""
         body = wire.create_body(
             input_file_id=input_file_id,
             endpoint=endpoint,
@@ -64,7 +65,8 @@ class OpenAIAdapter:
             metadata=metadata,
             extra=extra,
         )
-        return self._batch(self.http.json(self.http.request("POST", "/batches", json_body=body)))
+        request = self.http.request("POST", "/batches", json_body=body)
+        return self._batch(self.http.json(request, retry=False))
 
     def retrieve_batch(self, batch_id: str) -> Batch:
         """The batch's current state."""

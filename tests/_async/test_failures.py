@@ -151,6 +151,7 @@ async def test_429_and_5xx_are_retried(
         ("POST", "/v1/files", 429),
         ("POST", "/v1/files", 200),
         ("POST", "/v1/batches", 503),
+        ("GET", "/v1/batches", 200),  # did the failed create make a batch after all? no
         ("POST", "/v1/batches", 200),
     ]
     assert len(emu.batches()) == 1
@@ -255,3 +256,34 @@ async def test_authentication_error(auth_emu: Emulator) -> None:
         await aretrieve_batch(
             "openai", "batch_x", api_key="sk-wrong", api_base=f"{auth_emu.url}/v1"
         )
+
+
+async def test_ambiguous_create_failure_creates_exactly_one_batch(
+    emu: Emulator, tmp_path: Path
+) -> None:
+    path = tmp_path / "r.jsonl"
+    write_requests(path, 3)
+    # The batch is created, then the connection drops before the answer: the client cannot tell.
+    emu.add_fault(Fault(method="POST", path="/v1/batches", kind="reset_after", times=1))
+    batch = await acreate_batch(
+        "openai",
+        path,
+        CHAT,
+        metadata={"job": "x"},
+        api_key=KEY,
+        api_base=f"{emu.url}/v1",
+        client_args=client_args(),
+    )
+    assert [b["id"] for b in emu.batches()] == [batch.id]
+    assert batch.metadata is not None and batch.metadata["job"] == "x"
+    creates = [r for r in emu.requests() if (r["method"], r["path"]) == ("POST", "/v1/batches")]
+    assert len(creates) == 1
+
+
+async def test_metadata_over_the_limit_is_refused(emu: Emulator, tmp_path: Path) -> None:
+    path = tmp_path / "r.jsonl"
+    write_requests(path, 1)
+    metadata = {f"k{i}": "v" for i in range(16)}
+    with pytest.raises(ConfigurationError, match="at most 15"):
+        await acreate_batch("openai", path, CHAT, metadata=metadata, api_key=KEY, api_base=emu.url)
+    assert emu.requests() == []

@@ -54,7 +54,8 @@ class AsyncOpenAIAdapter:
         metadata: dict[str, str] | None,
         extra: dict[str, Any],
     ) -> Batch:
-        """Create the batch from an uploaded file."""
+        """Create the batch from an uploaded file, in one attempt (the caller retries, looking
+        first for a batch an ambiguous failure may have created)."""
         body = wire.create_body(
             input_file_id=input_file_id,
             endpoint=endpoint,
@@ -62,9 +63,8 @@ class AsyncOpenAIAdapter:
             metadata=metadata,
             extra=extra,
         )
-        return self._batch(
-            await self.http.ajson(self.http.request("POST", "/batches", json_body=body))
-        )
+        request = self.http.request("POST", "/batches", json_body=body)
+        return self._batch(await self.http.ajson(request, retry=False))
 
     async def aretrieve_batch(self, batch_id: str) -> Batch:
         """The batch's current state."""

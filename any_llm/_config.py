@@ -8,7 +8,7 @@ from typing import Any
 
 import attrs
 
-from any_llm._providers import ProviderSpec, get_spec
+from any_llm._providers import IDEMPOTENCY_KEY, ProviderSpec, get_spec
 from any_llm._retry import RetryConfig
 from any_llm._transport import Timeout
 from any_llm.errors import ConfigurationError
@@ -91,12 +91,6 @@ def resolve_config(
     )
 
 
-IDEMPOTENCY_KEY = "any_llm_idempotency_key"
-"""Stamped into each new batch's metadata so that a retried create can find its first try."""
-IDEMPOTENCY_PAGES = 3
-"""Pages of the newest batches searched for that key before a create is retried."""
-
-
 def check_metadata(provider: str, metadata: dict[str, str] | None, max_pairs: int) -> None:
     """Refuse metadata the provider would refuse, before anything is sent."""
     if metadata is None:
@@ -104,7 +98,7 @@ def check_metadata(provider: str, metadata: dict[str, str] | None, max_pairs: in
     if len(metadata) > max_pairs:
         raise ConfigurationError(
             f"{provider}: metadata holds {len(metadata)} pairs; at most {max_pairs} "
-            f"(one of the provider's pairs carries {IDEMPOTENCY_KEY})"
+            f"(any_llm may use one more of the provider's pairs for {IDEMPOTENCY_KEY})"
         )
     for key, value in metadata.items():
         if not isinstance(key, str) or not isinstance(value, str):

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
+import re
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,19 @@ MAX_LINE_BYTES = 64 * 1024 * 1024
 """Longest input line read (one request); a longer line is refused, keeping memory bounded."""
 
 
+class TranslationError(ValueError):
+    """A request cannot be expressed in the provider's native form; ``field`` is its JSON path
+    (e.g. ``body.logprobs``)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        self.field = field
+        super().__init__(f"{field}: {message}")
+
+
+Translate = Callable[[dict[str, Any]], dict[str, Any]]
+"""An OpenAI-format input line → the provider's native request; raises TranslationError."""
+
+
 @attrs.frozen(kw_only=True)
 class InputLimits:
     """What one provider accepts in one batch input file."""
@@ -25,6 +39,10 @@ class InputLimits:
     endpoints: frozenset[str]
     single_model: bool = False
     """All lines must name the same ``body.model``."""
+    custom_id_pattern: re.Pattern[str] | None = None
+    """custom_ids must match it whole (e.g. Anthropic's ``[a-zA-Z0-9_-]{1,64}``)."""
+    translate: Translate | None = None
+    """Run on every line in the validating pass, so an untranslatable field fails early."""
 
 
 @attrs.frozen(kw_only=True)
@@ -121,6 +139,11 @@ def validate_input_file(
         custom_id = obj.get("custom_id")
         if not isinstance(custom_id, str) or not custom_id:
             raise _fail(p, number, "custom_id must be a non-empty string")
+        pattern = limits.custom_id_pattern
+        if pattern is not None and not pattern.fullmatch(custom_id):
+            raise _fail(
+                p, number, f"{provider} needs custom_ids matching {pattern.pattern}", custom_id
+            )
         if custom_id in seen:
             raise _fail(p, number, "duplicate custom_id; each request needs its own", custom_id)
         seen.add(custom_id)
@@ -150,6 +173,11 @@ def validate_input_file(
                 "batches take one model per file",
                 custom_id,
             )
+        if limits.translate is not None:
+            try:
+                limits.translate(obj)
+            except TranslationError as exc:
+                raise _fail(p, number, f"cannot send to {provider}: {exc}", custom_id) from None
         count += 1
         if count > limits.max_requests:
             raise _fail(
@@ -161,6 +189,37 @@ def validate_input_file(
     if count == 0:
         raise _fail(p, None, "the file holds no request")
     return InputSummary(path=p, size=size, requests=count, model=model)
+
+
+def write_translated(
+    source: Path,
+    target: Path,
+    translate: Translate,
+    *,
+    head: bytes = b"",
+    separator: bytes = b"\n",
+    tail: bytes = b"\n",
+) -> int:
+    """Stream the (validated) ``source`` into ``target``, each line translated and JSON-encoded,
+    joined by ``separator`` between ``head`` and ``tail``; return the bytes written."""
+    written = 0
+    with target.open("wb") as out:
+        out.write(head)
+        written += len(head)
+        first = True
+        for number, raw in _read_lines(source):
+            native = json.dumps(
+                translate(_parse_line(source, number, raw)), separators=(",", ":")
+            ).encode()
+            if not first:
+                out.write(separator)
+                written += len(separator)
+            out.write(native)
+            written += len(native)
+            first = False
+        out.write(tail)
+        written += len(tail)
+    return written
 
 
 def iter_custom_ids(path: str | os.PathLike[str]) -> Iterator[str]:

@@ -14,14 +14,9 @@ from typing import Any
 
 from tenacity import Retrying, retry_if_result, stop_after_delay, stop_never
 
-from any_llm._config import (
-    IDEMPOTENCY_KEY,
-    IDEMPOTENCY_PAGES,
-    ClientConfig,
-    check_metadata,
-    resolve_config,
-)
+from any_llm._config import ClientConfig, check_metadata, resolve_config
 from any_llm._jsonl import iter_custom_ids, validate_input_file
+from any_llm._providers import InputRef
 from any_llm._results import check_results_ready, unreturned_item
 from any_llm._retry import poll_wait, request_policy
 from any_llm._transport._urllib3 import Urllib3Transport
@@ -127,62 +122,59 @@ class AnyLLM:
                 f"{self.provider}: completion_window {completion_window!r} is not accepted; "
                 f"use one of: {allowed}"
             )
-        # One pair is ours: the idempotency key.
-        check_metadata(self.provider, metadata, spec.metadata_max_pairs - 1)
+        check_metadata(self.provider, metadata, spec.metadata_max_pairs)
         summary = validate_input_file(
             input_file_path, endpoint=endpoint, limits=spec.limits, provider=self.provider
         )
-        token = uuid.uuid4().hex
-        stamped = {**(metadata or {}), IDEMPOTENCY_KEY: token}
-        file_id = self._adapter.upload_file(summary.path)
+        input_ref = self._adapter.upload_input(summary)
+        batch: Batch | None = None
         try:
-            for attempt in Retrying(**request_policy(self.config.retry)):
-                with attempt:
-                    if attempt.retry_state.attempt_number > 1:
-                        earlier = self._find_created(token)
-                        if earlier is not None:
-                            return earlier
-                    return self._adapter.create_batch(
-                        input_file_id=file_id,
-                        endpoint=endpoint,
-                        completion_window=completion_window,
-                        metadata=stamped,
-                        extra=kwargs,
-                    )
-        except APIError as exc:
-            self._delete_orphan(file_id, exc)
-            raise
+            batch = self._create_once(input_ref, endpoint, completion_window, metadata, kwargs)
+        finally:
+            self._release(input_ref, batch)
+        return batch
+
+    def _create_once(
+        self,
+        input_ref: InputRef,
+        endpoint: str,
+        completion_window: str,
+        metadata: dict[str, str] | None,
+        extra: dict[str, Any],
+    ) -> Batch:
+        """Create the batch; after an ambiguous failure, look for it before trying again."""
+        key = uuid.uuid4().hex
+        for attempt in Retrying(**request_policy(self.config.retry)):
+            with attempt:
+                if attempt.retry_state.attempt_number > 1:
+                    earlier = self._adapter.find_created(key)
+                    if earlier is not None:
+                        logger.warning(
+                            "%s: a create request failed ambiguously but batch %s exists; "
+                            "returning it instead of creating a second one",
+                            self.provider,
+                            earlier.id,
+                        )
+                        return earlier
+                return self._adapter.create_batch(
+                    input_ref=input_ref,
+                    endpoint=endpoint,
+                    completion_window=completion_window,
+                    metadata=metadata,
+                    idempotency_key=key,
+                    extra=extra,
+                )
         raise AssertionError("unreachable")
 
-    def _find_created(self, token: str) -> Batch | None:
-        """The batch an earlier, ambiguous create attempt made, if any (newest pages only)."""
-        after: str | None = None
-        for _ in range(IDEMPOTENCY_PAGES):
-            page = self._adapter.list_batches(after=after, limit=None)
-            for batch in page:
-                if batch.metadata and batch.metadata.get(IDEMPOTENCY_KEY) == token:
-                    logger.warning(
-                        "%s: the create request failed ambiguously but batch %s exists; "
-                        "returning it instead of creating a second one",
-                        self.provider,
-                        batch.id,
-                    )
-                    return batch
-            if not page.has_more or page.next_cursor is None:
-                return None
-            after = page.next_cursor
-        return None
-
-    def _delete_orphan(self, file_id: str, cause: APIError) -> None:
+    def _release(self, input_ref: InputRef, batch: Batch | None) -> None:
         try:
-            self._adapter.delete_file(file_id)
+            self._adapter.release_input(input_ref, created=batch is not None)
         except APIError as exc:
             logger.warning(
-                "%s: batch creation failed (%s) and the uploaded file %s could not be deleted "
-                "(%s); delete it yourself",
+                "%s: could not clean up the input %s after %s (%s); delete it yourself",
                 self.provider,
-                cause.__class__.__name__,
-                file_id,
+                input_ref.file_id,
+                "creating the batch" if batch is not None else "a failed create",
                 exc.__class__.__name__,
             )
 

@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import json
 import os
+import re
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from any_llm._converter import converter, structure
-from any_llm._jsonl import LineBuffer, validate_input_file
+from any_llm._jsonl import (
+    InputLimits,
+    LineBuffer,
+    TranslationError,
+    validate_input_file,
+    write_translated,
+)
 from any_llm._providers import get_spec, openai
 from any_llm._retry import RetryConfig, is_retryable
 from any_llm.errors import (
@@ -184,3 +192,64 @@ def test_file_over_the_size_limit_is_refused_without_reading(tmp_path: Path) -> 
 def test_provider_names() -> None:
     assert get_spec("OpenAI").provider is LLMProvider.OPENAI
     assert get_spec(LLMProvider.OPENAI).default_api_base == "https://api.openai.com/v1"
+
+
+def _limits(**kwargs: Any) -> InputLimits:
+    return InputLimits(
+        max_requests=10, max_file_bytes=10_000, endpoints=frozenset({CHAT_ENDPOINT}), **kwargs
+    )
+
+
+CHAT_ENDPOINT = "/v1/chat/completions"
+
+
+def _write(path: Path, *custom_ids: str, extra: dict[str, Any] | None = None) -> None:
+    lines = []
+    for custom_id in custom_ids:
+        body = {"model": "m", "messages": [], **(extra or {})}
+        line = {"custom_id": custom_id, "method": "POST", "url": CHAT_ENDPOINT, "body": body}
+        lines.append(json.dumps(line))
+    path.write_text("\n".join(lines) + "\n")
+
+
+def _translate(line: dict[str, Any]) -> dict[str, Any]:
+    if "logprobs" in line["body"]:
+        raise TranslationError("body.logprobs", "has no equivalent")
+    return {"id": line["custom_id"], "params": {"model": line["body"]["model"]}}
+
+
+def test_translation_runs_in_the_validating_pass(tmp_path: Path) -> None:
+    path = tmp_path / "r.jsonl"
+    _write(path, "a", "b", extra={"logprobs": True})
+    with pytest.raises(InputFileError, match=r"r.jsonl:1 \(custom_id 'a'\): .*body.logprobs"):
+        validate_input_file(
+            path,
+            endpoint=CHAT_ENDPOINT,
+            limits=_limits(translate=_translate),
+            provider="p",
+        )
+
+
+def test_custom_id_pattern(tmp_path: Path) -> None:
+    path = tmp_path / "r.jsonl"
+    _write(path, "ok-1", "not ok!")
+    with pytest.raises(InputFileError, match="custom_ids matching") as info:
+        validate_input_file(
+            path,
+            endpoint=CHAT_ENDPOINT,
+            limits=_limits(custom_id_pattern=re.compile(r"[a-z0-9-]{1,8}")),
+            provider="p",
+        )
+    assert info.value.line == 2
+
+
+def test_write_translated_streams_an_envelope(tmp_path: Path) -> None:
+    source, target = tmp_path / "r.jsonl", tmp_path / "out.json"
+    _write(source, "a", "b", "c")
+    size = write_translated(
+        source, target, _translate, head=b'{"requests":[', separator=b",", tail=b"]}"
+    )
+    assert size == target.stat().st_size
+    assert json.loads(target.read_bytes()) == {
+        "requests": [{"id": i, "params": {"model": "m"}} for i in "abc"]
+    }

@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import attrs
 
-from any_llm._jsonl import InputLimits
+from any_llm._jsonl import InputLimits, InputSummary
 from any_llm.errors import UnsupportedProviderError
 from any_llm.types import LLMProvider
+
+IDEMPOTENCY_KEY = "any_llm_idempotency_key"
+"""Stamped into each new batch (metadata, display name, ...) so that a retried create can find
+what its first, ambiguous attempt made."""
+IDEMPOTENCY_PAGES = 3
+"""Pages of the newest batches searched for that key before a create is retried."""
 
 
 @attrs.frozen(kw_only=True)
@@ -19,9 +26,21 @@ class ProviderSpec:
     default_api_base: str
     api_key_env: str
     limits: InputLimits
+    """Checked, with ``limits.translate``, in the validating pass before any request."""
     completion_windows: frozenset[str]
     auth_headers: Callable[[str], dict[str, str]]
     metadata_max_pairs: int
+    """How many metadata pairs the caller may pass (the idempotency key may take one more)."""
+
+
+@attrs.frozen(kw_only=True)
+class InputRef:
+    """A validated input file made ready for a create request: uploaded (``file_id``) and/or
+    staged as a translated local file (``staged_path``, removed once the create is done)."""
+
+    summary: InputSummary
+    file_id: str | None = None
+    staged_path: Path | None = None
 
 
 def _specs() -> dict[LLMProvider, ProviderSpec]:

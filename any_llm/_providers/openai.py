@@ -20,7 +20,7 @@ from any_llm.types import (
     LLMProvider,
 )
 
-from . import ProviderSpec
+from . import IDEMPOTENCY_KEY, ProviderSpec
 
 logger = logging.getLogger("any_llm")
 
@@ -55,7 +55,7 @@ SPEC = ProviderSpec(
     ),
     completion_windows=frozenset({"24h"}),
     auth_headers=auth_headers,
-    metadata_max_pairs=16,
+    metadata_max_pairs=15,  # 16 on the wire, one of them the idempotency key
 )
 
 
@@ -70,18 +70,22 @@ def create_body(
     endpoint: str,
     completion_window: str,
     metadata: dict[str, str] | None,
+    idempotency_key: str,
     extra: dict[str, Any],
 ) -> dict[str, Any]:
-    """The JSON body of ``POST /batches``."""
-    body: dict[str, Any] = {
+    """The JSON body of ``POST /batches``; the idempotency key rides in the metadata."""
+    return {
         "input_file_id": input_file_id,
         "endpoint": endpoint,
         "completion_window": completion_window,
+        "metadata": {**(metadata or {}), IDEMPOTENCY_KEY: idempotency_key},
+        **extra,
     }
-    if metadata is not None:
-        body["metadata"] = metadata
-    body.update(extra)
-    return body
+
+
+def has_idempotency_key(batch: Batch, idempotency_key: str) -> bool:
+    """True when ``batch`` was created with ``idempotency_key``."""
+    return batch.metadata is not None and batch.metadata.get(IDEMPOTENCY_KEY) == idempotency_key
 
 
 def _without_nulls(data: dict[str, Any]) -> dict[str, Any]:

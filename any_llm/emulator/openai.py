@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
+import hmac
 import json
 import struct
 from collections.abc import Callable, Iterator
@@ -26,6 +27,7 @@ from aiohttp import BodyPartReader, web
 
 from .config import EmulatorConfig
 from .markers import find_marker
+from .mounts import ProviderMount
 from .store import (
     CHUNK_SIZE,
     BatchRecord,
@@ -38,7 +40,7 @@ from .store import (
     Timings,
     paginate,
 )
-from .web_support import CONFIG, STORE, ApiError, read_json, send_file
+from .web_support import CONFIG, STORE, ApiError, error_response, read_json, send_file
 
 __all__ = [
     "ANSWERED_ENDPOINTS",
@@ -81,8 +83,37 @@ BATCH_LIST_MAX = 100
 FILE_LIST_MAX = 10_000
 
 
-def add_routes(app: web.Application, prefix: str = "/v1") -> None:
-    """Add the OpenAI files and batches routes to `app`."""
+def authenticate(request: web.Request, config: EmulatorConfig) -> None:
+    """Accept ``Authorization: Bearer <key>`` (any non-empty key, or the configured one)."""
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
+        raise ApiError(
+            401,
+            "You didn't provide an API key. Send it as 'Authorization: Bearer <key>'.",
+            code="invalid_api_key",
+        )
+    if config.api_key is not None and not hmac.compare_digest(
+        token.encode(), config.api_key.encode()
+    ):
+        raise ApiError(401, "Incorrect API key provided.", code="invalid_api_key")
+
+
+def render_error(error: ApiError) -> web.Response:
+    """OpenAI's error envelope."""
+    return error_response(
+        error.status,
+        error.message,
+        type=error.type,
+        param=error.param,
+        code=error.code,
+        headers=error.headers,
+    )
+
+
+def add_routes(app: web.Application, prefix: str = "") -> None:
+    """Add the OpenAI files and batches routes to `app` (under `prefix` + /v1)."""
+    prefix += "/v1"
     app.router.add_post(f"{prefix}/files", upload_file)
     app.router.add_get(f"{prefix}/files", list_files)
     app.router.add_get(f"{prefix}/files/{{file_id}}", retrieve_file)
@@ -955,3 +986,14 @@ _ANSWERS: dict[str, Callable[[dict[str, Any], str, int], _Answer]] = {
     "/v1/embeddings": _embedding_answer,
     "/v1/moderations": _moderation_answer,
 }
+
+
+MOUNT = ProviderMount(
+    name=PROVIDER,
+    prefix="",
+    api_base="/v1",
+    add_routes=add_routes,
+    authenticate=authenticate,
+    render_error=render_error,
+    write_results=write_results,
+)

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hmac
 import logging
 import os
 import secrets
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any, TypedDict
@@ -22,6 +21,7 @@ from . import openai
 from .clock import Clock, SystemClock
 from .config import EmulatorConfig
 from .faults import Fault, FaultSet
+from .mounts import ProviderMount, mount_for
 from .store import CHUNK_SIZE, Store
 from .web_support import (
     CONFIG,
@@ -30,7 +30,6 @@ from .web_support import (
     RequestContext,
     current_context,
     drop_connection,
-    error_response,
     set_context,
 )
 
@@ -129,7 +128,7 @@ async def _cut_response(
     return stream
 
 
-def _fault_error(fault: Fault) -> web.Response:
+def _fault_error(fault: Fault) -> ApiError:
     if fault.status == 429:
         kind, code = "requests", "rate_limit_exceeded"
     elif fault.status >= 500:
@@ -137,7 +136,7 @@ def _fault_error(fault: Fault) -> web.Response:
     else:
         kind, code = "invalid_request_error", None
     message = fault.message or f"Emulated fault: HTTP {fault.status}."
-    return error_response(fault.status, message, type=kind, code=code, headers=dict(fault.headers))
+    return ApiError(fault.status, message, type=kind, code=code, headers=dict(fault.headers))
 
 
 def _fault_middleware(faults: FaultSet) -> Middleware:
@@ -150,7 +149,7 @@ def _fault_middleware(faults: FaultSet) -> Middleware:
         if context is not None:
             context.fault = fault.kind
         if fault.kind == "status":
-            return _fault_error(fault)
+            raise _fault_error(fault)
         if fault.kind == "delay":
             await asyncio.sleep(fault.delay)
             return await handler(request)
@@ -188,44 +187,37 @@ def _http_error_message(request: web.Request, exc: web.HTTPException) -> str:
     return exc.reason
 
 
-@web.middleware
-async def _error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    try:
-        return await handler(request)
-    except ApiError as exc:
-        return exc.response()
-    except web.HTTPException as exc:
-        if exc.status < 400:
-            raise
-        return error_response(exc.status, _http_error_message(request, exc))
-    except Exception:
-        transport = request.transport
-        if transport is None or transport.is_closing():  # the client went away
-            context = current_context()
-            if context is not None:
-                context.dropped = True
-        else:
-            logger.exception("emulator failed on %s %s", request.method, request.path)
-        return error_response(
-            500, "The emulator failed to handle the request.", type="server_error"
-        )
+def _error_middleware(mounts: Sequence[ProviderMount]) -> Middleware:
+    @web.middleware
+    async def render_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+        render = mount_for(mounts, request.path).render_error
+        try:
+            return await handler(request)
+        except ApiError as exc:
+            return render(exc)
+        except web.HTTPException as exc:
+            if exc.status < 400:
+                raise
+            return render(ApiError(exc.status, _http_error_message(request, exc)))
+        except Exception:
+            transport = request.transport
+            if transport is None or transport.is_closing():  # the client went away
+                context = current_context()
+                if context is not None:
+                    context.dropped = True
+            else:
+                logger.exception("emulator failed on %s %s", request.method, request.path)
+            return render(
+                ApiError(500, "The emulator failed to handle the request.", type="server_error")
+            )
+
+    return render_errors
 
 
-def _auth_middleware(config: EmulatorConfig) -> Middleware:
+def _auth_middleware(config: EmulatorConfig, mounts: Sequence[ProviderMount]) -> Middleware:
     @web.middleware
     async def authenticate(request: web.Request, handler: Handler) -> web.StreamResponse:
-        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-        token = token.strip()
-        if scheme.lower() != "bearer" or not token:
-            raise ApiError(
-                401,
-                "You didn't provide an API key. Send it as 'Authorization: Bearer <key>'.",
-                code="invalid_api_key",
-            )
-        if config.api_key is not None and not hmac.compare_digest(
-            token.encode(), config.api_key.encode()
-        ):
-            raise ApiError(401, "Incorrect API key provided.", code="invalid_api_key")
+        mount_for(mounts, request.path).authenticate(request, config)
         return await handler(request)
 
     return authenticate
@@ -237,10 +229,15 @@ async def _add_request_id(request: web.Request, response: web.StreamResponse) ->
         response.headers["x-request-id"] = context.request_id
 
 
+MOUNTS: tuple[ProviderMount, ...] = (openai.MOUNT,)
+"""Every emulated provider. A new provider adds its module's MOUNT here."""
+
+
 def open_store(data_dir: Path, clock: Clock) -> Store:
     """Open the state in `data_dir`, able to settle the batches of every emulated provider."""
     store = Store(data_dir, clock)
-    store.register_writer(openai.PROVIDER, openai.write_results)
+    for mount in MOUNTS:
+        store.register_writer(mount.name, mount.write_results)
     return store
 
 
@@ -252,15 +249,16 @@ def create_app(
         client_max_size=MAX_BODY_BYTES,
         middlewares=[
             _log_middleware(log),
+            _error_middleware(MOUNTS),
             _fault_middleware(faults),
-            _error_middleware,
-            _auth_middleware(config),
+            _auth_middleware(config, MOUNTS),
         ],
     )
     app[STORE] = store
     app[CONFIG] = config
     app.on_response_prepare.append(_add_request_id)
-    openai.add_routes(app)
+    for mount in MOUNTS:
+        mount.add_routes(app, mount.prefix)
     return app
 
 
@@ -306,6 +304,14 @@ class Emulator:
             raise RuntimeError("the emulator is not running; call start() first")
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"http://{host}:{self._bound_port}"
+
+    def api_base(self, provider: str = "openai") -> str:
+        """What a client passes as ``api_base`` to reach ``provider`` on this server."""
+        for mount in MOUNTS:
+            if mount.name == provider:
+                return self.url + mount.api_base
+        names = ", ".join(m.name for m in MOUNTS)
+        raise ValueError(f"the emulator does not serve {provider!r}; it serves: {names}")
 
     # lifecycle
 

@@ -8,11 +8,14 @@ from any_llm._providers import ProviderSpec
 from any_llm.types import LLMProvider
 
 from ..http import HTTPClient
+from .base import BatchAdapter
 from .openai import OpenAIAdapter
 
+_ADAPTERS: dict[LLMProvider, type[OpenAIAdapter]] = {
+    LLMProvider.OPENAI: OpenAIAdapter,
+}
 
-def make_adapter(spec: ProviderSpec, http: HTTPClient) -> OpenAIAdapter:
+
+def make_adapter(spec: ProviderSpec, http: HTTPClient) -> BatchAdapter:
     """The adapter speaking ``spec.provider``'s batch protocol over ``http``."""
-    if spec.provider is LLMProvider.OPENAI:
-        return OpenAIAdapter(http)
-    raise AssertionError(f"no adapter for {spec.provider}")
+    return _ADAPTERS[spec.provider](http)

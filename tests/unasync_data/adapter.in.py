@@ -77,5 +77,10 @@ class AsyncOpenAIAdapter(AsyncBaseAdapter):
     async def adelete_file(self, file_id: str) -> None:
         await self.asend(self._delete_request(file_id))
 
+    async def aupload_input(self, summary: InputSummary) -> InputRef:
+        ref = await self.afind_created(summary.path.name)
+        await self.arelease_input(ref, created=False)
+        return ref
+
     async def aclose(self) -> None:
         await self._transport.aclose()

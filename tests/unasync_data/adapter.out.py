@@ -77,5 +77,10 @@ class OpenAIAdapter(BaseAdapter):
     def delete_file(self, file_id: str) -> None:
         self.send(self._delete_request(file_id))
 
+    def upload_input(self, summary: InputSummary) -> InputRef:
+        ref = self.find_created(summary.path.name)
+        self.release_input(ref, created=False)
+        return ref
+
     def close(self) -> None:
         self._transport.close()

@@ -6,11 +6,14 @@ from any_llm._providers import ProviderSpec
 from any_llm.types import LLMProvider
 
 from ..http import AsyncHTTPClient
+from .base import AsyncBatchAdapter
 from .openai import AsyncOpenAIAdapter
 
+_ADAPTERS: dict[LLMProvider, type[AsyncOpenAIAdapter]] = {
+    LLMProvider.OPENAI: AsyncOpenAIAdapter,
+}
 
-def make_adapter(spec: ProviderSpec, http: AsyncHTTPClient) -> AsyncOpenAIAdapter:
+
+def make_adapter(spec: ProviderSpec, http: AsyncHTTPClient) -> AsyncBatchAdapter:
     """The adapter speaking ``spec.provider``'s batch protocol over ``http``."""
-    if spec.provider is LLMProvider.OPENAI:
-        return AsyncOpenAIAdapter(http)
-    raise AssertionError(f"no adapter for {spec.provider}")
+    return _ADAPTERS[spec.provider](http)

@@ -7,6 +7,8 @@ from pathlib import Path
 from typing import Any
 
 from any_llm._converter import structure, validation_error
+from any_llm._jsonl import InputSummary
+from any_llm._providers import IDEMPOTENCY_PAGES, InputRef
 from any_llm._providers import openai as wire
 from any_llm._transport import multipart_file_body
 from any_llm.types import Batch, BatchPage, BatchResultItem
@@ -27,8 +29,12 @@ class AsyncOpenAIAdapter:
             raise validation_error(self.http.provider, "Batch object", exc) from exc
         return structure(record, Batch, provider=self.http.provider, what="Batch object")
 
+    async def aupload_input(self, summary: InputSummary) -> InputRef:
+        """Upload the JSONL file as is (purpose=batch), streamed from disk."""
+        return InputRef(summary=summary, file_id=await self.aupload_file(summary.path))
+
     async def aupload_file(self, path: Path) -> str:
-        """Upload the JSONL file (purpose=batch), streamed from disk; return its file id."""
+        """Upload a JSONL file (purpose=batch); return its file id."""
         body = multipart_file_body(
             {"purpose": "batch"},
             file_field="file",
@@ -45,26 +51,46 @@ class AsyncOpenAIAdapter:
         """Delete an uploaded file."""
         await self.http.asend(self.http.request("DELETE", f"/files/{file_id}"))
 
+    async def arelease_input(self, input_ref: InputRef, *, created: bool) -> None:
+        """Delete the uploaded file when no batch was created from it."""
+        if not created and input_ref.file_id:
+            await self.adelete_file(input_ref.file_id)
+
     async def acreate_batch(
         self,
         *,
-        input_file_id: str,
+        input_ref: InputRef,
         endpoint: str,
         completion_window: str,
         metadata: dict[str, str] | None,
+        idempotency_key: str,
         extra: dict[str, Any],
     ) -> Batch:
-        """Create the batch from an uploaded file, in one attempt (the caller retries, looking
-        first for a batch an ambiguous failure may have created)."""
+        """Create the batch from the uploaded file, in one attempt."""
+        assert input_ref.file_id is not None
         body = wire.create_body(
-            input_file_id=input_file_id,
+            input_file_id=input_ref.file_id,
             endpoint=endpoint,
             completion_window=completion_window,
             metadata=metadata,
+            idempotency_key=idempotency_key,
             extra=extra,
         )
         request = self.http.request("POST", "/batches", json_body=body)
         return self._batch(await self.http.ajson(request, retry=False))
+
+    async def afind_created(self, idempotency_key: str) -> Batch | None:
+        """Search the newest pages of batches for the key in their metadata."""
+        after: str | None = None
+        for _ in range(IDEMPOTENCY_PAGES):
+            page = await self.alist_batches(after=after, limit=None)
+            for batch in page:
+                if wire.has_idempotency_key(batch, idempotency_key):
+                    return batch
+            if not page.has_more or page.next_cursor is None:
+                return None
+            after = page.next_cursor
+        return None
 
     async def aretrieve_batch(self, batch_id: str) -> Batch:
         """The batch's current state."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from pathlib import Path
 
@@ -43,20 +44,11 @@ class InputRef:
     staged_path: Path | None = None
 
 
-def _specs() -> dict[LLMProvider, ProviderSpec]:
-    from . import openai
-
-    return {LLMProvider.OPENAI: openai.SPEC}
-
-
-_SPECS: dict[LLMProvider, ProviderSpec] | None = None
+_SPECS: dict[LLMProvider, ProviderSpec] = {}
 
 
 def get_spec(provider: str | LLMProvider) -> ProviderSpec:
     """The spec of ``provider``; an unknown name raises UnsupportedProviderError."""
-    global _SPECS
-    if _SPECS is None:
-        _SPECS = _specs()
     try:
         key = LLMProvider(provider.lower() if isinstance(provider, str) else provider)
     except ValueError:
@@ -64,4 +56,9 @@ def get_spec(provider: str | LLMProvider) -> ProviderSpec:
         raise UnsupportedProviderError(
             f"unknown provider {provider!r}; supported providers: {supported}"
         ) from None
-    return _SPECS[key]
+    spec = _SPECS.get(key)
+    if spec is None:
+        # Each provider's module is imported on first use only.
+        module = importlib.import_module(f"{__name__}.{key.value}")
+        spec = _SPECS[key] = module.SPEC
+    return spec

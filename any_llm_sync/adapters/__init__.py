@@ -9,13 +9,13 @@ from any_llm.types import LLMProvider
 
 from ..http import HTTPClient
 from .base import BatchAdapter
-from .openai import OpenAIAdapter
-
-_ADAPTERS: dict[LLMProvider, type[OpenAIAdapter]] = {
-    LLMProvider.OPENAI: OpenAIAdapter,
-}
 
 
 def make_adapter(spec: ProviderSpec, http: HTTPClient) -> BatchAdapter:
-    """The adapter speaking ``spec.provider``'s batch protocol over ``http``."""
-    return _ADAPTERS[spec.provider](http)
+    """The adapter speaking ``spec.provider``'s batch protocol over ``http`` (each adapter's
+    module is imported on first use)."""
+    if spec.provider is LLMProvider.OPENAI:
+        from .openai import OpenAIAdapter
+
+        return OpenAIAdapter(http)
+    raise AssertionError(f"no adapter for {spec.provider}")

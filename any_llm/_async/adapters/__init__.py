@@ -7,13 +7,13 @@ from any_llm.types import LLMProvider
 
 from ..http import AsyncHTTPClient
 from .base import AsyncBatchAdapter
-from .openai import AsyncOpenAIAdapter
-
-_ADAPTERS: dict[LLMProvider, type[AsyncOpenAIAdapter]] = {
-    LLMProvider.OPENAI: AsyncOpenAIAdapter,
-}
 
 
 def make_adapter(spec: ProviderSpec, http: AsyncHTTPClient) -> AsyncBatchAdapter:
-    """The adapter speaking ``spec.provider``'s batch protocol over ``http``."""
-    return _ADAPTERS[spec.provider](http)
+    """The adapter speaking ``spec.provider``'s batch protocol over ``http`` (each adapter's
+    module is imported on first use)."""
+    if spec.provider is LLMProvider.OPENAI:
+        from .openai import AsyncOpenAIAdapter
+
+        return AsyncOpenAIAdapter(http)
+    raise AssertionError(f"no adapter for {spec.provider}")

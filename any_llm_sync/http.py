@@ -15,8 +15,17 @@ from tenacity import Retrying
 from any_llm._compat import sleep
 from any_llm._jsonl import LineBuffer
 from any_llm._retry import RetryConfig, is_retryable, request_policy, retry_delay
-from any_llm._transport import Transport, FileBody, Request, Response, Timeout
-from any_llm.errors import APIError, APIResponseValidationError, raise_for_status
+from any_llm._transport import (
+    MAX_REDIRECTS,
+    REDIRECT_STATUSES,
+    Transport,
+    FileBody,
+    Request,
+    Response,
+    Timeout,
+    redirect_request,
+)
+from any_llm.errors import APIError, APIResponseValidationError, APIStatusError, raise_for_status
 
 logger = logging.getLogger("any_llm")
 
@@ -38,6 +47,8 @@ class HTTPClient:
         self.provider = provider
         self.base_url = base_url.rstrip("/")
         self._headers = dict(headers)
+        # Every header the client adds (keys above all) stays on the provider's origin.
+        self._credentials = frozenset(name.lower() for name in headers)
         self.retry = retry
         self._timeout = timeout
 
@@ -75,15 +86,29 @@ class HTTPClient:
     def send(self, request: Request, *, retry: bool = True) -> Response:
         """Send (with retries unless ``retry=False``); an error status raises APIStatusError."""
         if not retry:
-            response = self._transport.send(request)
-            raise_for_status(response, provider=self.provider)
-            return response
+            return self._send_following(request)
         for attempt in Retrying(**request_policy(self.retry)):
             with attempt:
-                response = self._transport.send(request)
+                return self._send_following(request)
+        raise AssertionError("unreachable")
+
+    def _send_following(self, request: Request) -> Response:
+        """One attempt, following redirects (credentials stay on the provider's origin)."""
+        for _ in range(MAX_REDIRECTS + 1):
+            response = self._transport.send(request)
+            location = response.headers.get("location")
+            if response.status not in REDIRECT_STATUSES or not location:
                 raise_for_status(response, provider=self.provider)
                 return response
-        raise AssertionError("unreachable")
+            request = redirect_request(
+                request, response.status, location, credentials=self._credentials
+            )
+        raise APIError(
+            f"{self.provider}: more than {MAX_REDIRECTS} redirects from {request.method} "
+            f"{request.path}",
+            provider=self.provider,
+            method=request.method,
+        )
 
     def json(self, request: Request, *, retry: bool = True) -> Any:
         """Send (with retries unless ``retry=False``) and decode the JSON answer."""
@@ -104,6 +129,7 @@ class HTTPClient:
         so no line is yielded twice."""
         done = 0
         attempt = 0
+        redirects = 0
         while True:
             attempt += 1
             skip = done
@@ -122,6 +148,22 @@ class HTTPClient:
                     yield last
                 return
             except APIError as exc:
+                if (
+                    isinstance(exc, APIStatusError)
+                    and exc.status_code in REDIRECT_STATUSES
+                    and exc.headers.get("location")
+                ):
+                    redirects += 1
+                    if redirects > MAX_REDIRECTS:
+                        raise
+                    request = redirect_request(
+                        request,
+                        exc.status_code,
+                        exc.headers["location"],
+                        credentials=self._credentials,
+                    )
+                    attempt -= 1  # a redirect is not a failed attempt
+                    continue
                 if not is_retryable(exc, self.retry) or attempt >= self.retry.max_attempts:
                     raise
                 delay = retry_delay(self.retry, attempt, exc)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -63,3 +64,53 @@ def sha256(path: Path) -> str:
         while chunk := stream.read(1 << 20):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+class Redirector:
+    """A loopback server that answers every request with a redirect to ``target`` + path
+    (another origin: a different port), like a provider handing out a presigned URL."""
+
+    def __init__(self, target: str, status: int = 307) -> None:
+        self.target = target.rstrip("/")
+        self.status = status
+        self.url = ""
+        self._loop: Any = None
+        self._thread: threading.Thread | None = None
+        self._runner: Any = None
+
+    def __enter__(self) -> Redirector:
+        import asyncio
+
+        from aiohttp import web
+
+        async def redirect(request: web.Request) -> web.Response:
+            location = self.target + request.path_qs
+            return web.Response(status=self.status, headers={"Location": location})
+
+        app = web.Application()
+        app.router.add_route("*", "/{tail:.*}", redirect)
+        self._loop = asyncio.new_event_loop()
+        self._runner = web.AppRunner(app)
+        ready = threading.Event()
+
+        def serve() -> None:
+            asyncio.set_event_loop(self._loop)
+            self._loop.run_until_complete(self._runner.setup())
+            site = web.TCPSite(self._runner, "127.0.0.1", 0)
+            self._loop.run_until_complete(site.start())
+            port = self._runner.addresses[0][1]
+            self.url = f"http://127.0.0.1:{port}"
+            ready.set()
+            self._loop.run_forever()
+            self._loop.run_until_complete(self._runner.cleanup())
+            self._loop.close()
+
+        self._thread = threading.Thread(target=serve, daemon=True)
+        self._thread.start()
+        ready.wait(10)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        assert self._thread is not None
+        self._thread.join(10)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import pytest
 
@@ -253,3 +254,34 @@ def test_write_translated_streams_an_envelope(tmp_path: Path) -> None:
     assert json.loads(target.read_bytes()) == {
         "requests": [{"id": i, "params": {"model": "m"}} for i in "abc"]
     }
+
+
+def test_redirects_keep_credentials_on_their_origin() -> None:
+    from any_llm._transport import FileBody, Request, redirect_request
+
+    def nothing() -> BinaryIO:
+        return io.BytesIO(b"")
+
+    body = FileBody(open=nothing, length=0, content_type="x")
+    request = Request(
+        method="POST",
+        url="https://api.example.com/v1/files",
+        headers={"Authorization": "Bearer k", "Content-Type": "x", "User-Agent": "u"},
+        params={"api-version": "1"},
+        body=body,
+    )
+    creds = frozenset({"authorization"})
+    same = redirect_request(request, 307, "/v1/files2", credentials=creds)
+    assert same.url == "https://api.example.com/v1/files2"
+    assert same.headers["Authorization"] == "Bearer k"
+    assert same.method == "POST" and same.body is body and same.params is None
+    other = redirect_request(
+        request, 307, "https://bucket.example.net/put?sig=1", credentials=creds
+    )
+    assert "Authorization" not in other.headers and other.headers["User-Agent"] == "u"
+    assert other.body is body
+    moved = redirect_request(request, 303, "https://api.example.com/v1/x", credentials=creds)
+    assert moved.method == "GET" and moved.body is None and "Content-Type" not in moved.headers
+    assert moved.headers["Authorization"] == "Bearer k"
+    scheme_change = redirect_request(request, 302, "http://api.example.com/v1/x", credentials=creds)
+    assert "Authorization" not in scheme_change.headers

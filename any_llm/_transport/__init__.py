@@ -12,10 +12,22 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator, Generator
 from typing import Protocol
 
-from ._models import CHUNK_SIZE, FileBody, Request, Response, Timeout, multipart_file_body
+from ._models import (
+    CHUNK_SIZE,
+    MAX_REDIRECTS,
+    REDIRECT_STATUSES,
+    FileBody,
+    Request,
+    Response,
+    Timeout,
+    multipart_file_body,
+    redirect_request,
+)
 
 __all__ = [
     "CHUNK_SIZE",
+    "MAX_REDIRECTS",
+    "REDIRECT_STATUSES",
     "AsyncTransport",
     "FileBody",
     "Request",
@@ -23,6 +35,7 @@ __all__ = [
     "Timeout",
     "Transport",
     "multipart_file_body",
+    "redirect_request",
 ]
 
 

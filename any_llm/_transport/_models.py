@@ -8,7 +8,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, BinaryIO
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 import attrs
 
@@ -66,6 +66,35 @@ class Response:
     def path(self) -> str:
         """The URL path, for messages."""
         return urlsplit(self.url).path
+
+
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+MAX_REDIRECTS = 5
+
+
+def _origin(url: str) -> tuple[str, str]:
+    parts = urlsplit(url)
+    return parts.scheme.lower(), parts.netloc.lower()
+
+
+def redirect_request(
+    request: Request, status: int, location: str, *, credentials: frozenset[str]
+) -> Request:
+    """The request to send after a redirect answer.
+
+    Headers named in ``credentials`` (lower case) never go to another origin than the one
+    the request was sent to. 303, and 301/302 after a POST, continue as a GET without body;
+    307/308 resend the same method and body (a FileBody is reopened).
+    """
+    url = urljoin(request.url, location)
+    headers = dict(request.headers)
+    if _origin(url) != _origin(request.url):
+        headers = {k: v for k, v in headers.items() if k.lower() not in credentials}
+    method, body = request.method, request.body
+    if status == 303 or (status in (301, 302) and method == "POST"):
+        method, body = "GET", None
+        headers = {k: v for k, v in headers.items() if k.lower() != "content-type"}
+    return attrs.evolve(request, method=method, url=url, headers=headers, params=None, body=body)
 
 
 def connection_error(request: Request, exc: BaseException, *, timed_out: bool) -> Exception:

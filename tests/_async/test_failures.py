@@ -22,7 +22,7 @@ from any_llm.errors import (
     UnsupportedProviderError,
 )
 from any_llm.types import BatchStatus
-from tests.helpers import CHAT, KEY, client_args, sha256, write_requests
+from tests.helpers import CHAT, KEY, Redirector, client_args, sha256, write_requests
 
 
 def _line(custom_id: object = "a", *, url: str = CHAT, model: object = "gpt-4o-mini") -> str:
@@ -105,7 +105,9 @@ async def test_missing_key_and_unknown_provider(
     write_requests(path, 1)
     with pytest.raises(ConfigurationError, match="OPENAI_API_KEY"):
         await acreate_batch("openai", path, CHAT)
-    with pytest.raises(UnsupportedProviderError, match="supported providers: openai"):
+    with pytest.raises(
+        UnsupportedProviderError, match="supported providers: openai"
+    ):
         await acreate_batch("nope", path, CHAT, api_key=KEY)
     with pytest.raises(ConfigurationError, match="completion_window"):
         await acreate_batch("openai", path, CHAT, api_key=KEY, completion_window="48h")
@@ -287,3 +289,11 @@ async def test_metadata_over_the_limit_is_refused(emu: Emulator, tmp_path: Path)
     with pytest.raises(ConfigurationError, match="at most 15"):
         await acreate_batch("openai", path, CHAT, metadata=metadata, api_key=KEY, api_base=emu.url)
     assert emu.requests() == []
+
+
+async def test_redirect_to_another_origin_drops_the_key(emu: Emulator) -> None:
+    with Redirector(emu.url) as redirector, pytest.raises(AuthenticationError):
+        await aretrieve_batch("openai", "batch_x", api_key=KEY, api_base=f"{redirector.url}/v1")
+    [seen] = emu.requests()  # the redirect was followed ...
+    assert seen["path"] == "/v1/batches/batch_x"
+    assert "authorization" not in {name.lower() for name in seen["headers"]}  # ... keyless

@@ -1,16 +1,71 @@
-"""The ``any-llm`` command: ``demo`` and ``emulator``."""
+"""The ``any-llm`` command: ``batch`` operations, ``demo`` and ``emulator``.
+
+Exit codes: 0 done; 1 the batch ended without completing (failed, expired, cancelled);
+2 bad usage, configuration or input file; 3 the provider's API failed; 4 waiting timed out;
+130 interrupted.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+import traceback
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from any_llm.errors import AnyLLMError
+    from any_llm.types import Batch
+    from any_llm_sync import AnyLLM
 
 DEMO_MODEL = "gpt-4o-mini"
+
+EXIT_OK = 0
+EXIT_NOT_COMPLETED = 1
+EXIT_USAGE = 2
+EXIT_API = 3
+EXIT_TIMEOUT = 4
+EXIT_INTERRUPTED = 130
+
+
+class _Progress:
+    """A tqdm bar over a batch's request counts, updated from ``poll_batch``'s callback."""
+
+    def __init__(self, *, enabled: bool, stream: IO[str]) -> None:
+        self._enabled = enabled
+        self._stream = stream
+        self._bar: Any = None
+
+    def __call__(self, batch: Batch) -> None:
+        if not self._enabled:
+            return
+        from tqdm import tqdm
+
+        counts = batch.request_counts
+        if self._bar is None:
+            self._bar = tqdm(
+                total=counts.total or None,
+                desc=batch.id[:24],
+                unit="req",
+                file=self._stream,
+                dynamic_ncols=True,
+            )
+        if counts.total and self._bar.total != counts.total:
+            self._bar.total = counts.total
+        self._bar.n = counts.completed + counts.failed
+        self._bar.set_postfix_str(f"{batch.status.value}, failed {counts.failed}")
+        self._bar.refresh()
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
 
 
 def write_demo_requests(path: Path, count: int) -> None:
@@ -36,24 +91,7 @@ def write_demo_requests(path: Path, count: int) -> None:
             out.write(json.dumps(line) + "\n")
 
 
-def _progress(batch: object) -> None:
-    from any_llm.types import Batch
-
-    assert isinstance(batch, Batch)
-    counts = batch.request_counts
-    done = counts.completed + counts.failed
-    total = counts.total or 1
-    width = 30
-    filled = int(width * done / total) if counts.total else 0
-    bar = "#" * filled + "-" * (width - filled)
-    print(
-        f"  [{bar}] {batch.status.value:<11} {done}/{counts.total} "
-        f"(completed {counts.completed}, failed {counts.failed})",
-        flush=True,
-    )
-
-
-def run_demo(requests: int, seconds: float) -> int:
+def run_demo(requests: int, seconds: float, *, progress: bool) -> int:
     """Run a whole batch against the built-in emulator: no key, no network."""
     from any_llm._retry import RetryConfig
     from any_llm.emulator import Emulator, EmulatorConfig
@@ -62,25 +100,27 @@ def run_demo(requests: int, seconds: float) -> int:
 
     phase = max(seconds, 0.0) / 4
     config = EmulatorConfig(
-        validating_seconds=phase,
-        in_progress_seconds=2 * phase,
-        finalizing_seconds=phase,
+        validating_seconds=phase, in_progress_seconds=2 * phase, finalizing_seconds=phase
     )
     with tempfile.TemporaryDirectory(prefix="any-llm-demo-") as tmp:
         tmp_path = Path(tmp)
         input_path = tmp_path / "requests.jsonl"
         write_demo_requests(input_path, requests)
         with Emulator(data_dir=tmp_path / "emulator", config=config) as emu:
-            print(f"emulator: OpenAI batch API at {emu.url}/v1 (in-process, loopback only)")
+            print(f"emulator: OpenAI batch API at {emu.api_base('openai')} (in-process, loopback)")
             # Poll every half second so the progress is visible (the default backs off to 60 s).
             pace = {"retry": RetryConfig(poll_initial=0.25, poll_max=0.5)}
+            bar = _Progress(enabled=progress, stream=sys.stdout)
             with AnyLLM.create(
-                "openai", api_key="demo-key", api_base=f"{emu.url}/v1", client_args=pace
+                "openai", api_key="demo-key", api_base=emu.api_base("openai"), client_args=pace
             ) as llm:
                 started = time.monotonic()
                 batch = llm.create_batch(input_path, "/v1/chat/completions")
                 print(f"created {batch.id} from {requests} requests ({input_path.name})")
-                batch = llm.poll_batch(batch.id, on_progress=_progress)
+                try:
+                    batch = llm.poll_batch(batch.id, on_progress=bar)
+                finally:
+                    bar.close()
                 result = llm.retrieve_batch_results(batch)
                 elapsed = time.monotonic() - started
         counts = result.counts()
@@ -99,26 +139,226 @@ def run_demo(requests: int, seconds: float) -> int:
         print(
             "every custom_id accounted for" if missing == 0 else f"{missing} requests unaccounted"
         )
-        return 0 if missing == 0 else 1
+        return EXIT_OK if missing == 0 else EXIT_NOT_COMPLETED
+
+
+# batch subcommands
+
+
+def _client(args: argparse.Namespace) -> AnyLLM:
+    from any_llm_sync import AnyLLM
+
+    return AnyLLM.create(args.provider, api_base=args.api_base)
+
+
+def _batch_json(batch: Batch) -> str:
+    from any_llm._converter import converter
+
+    return json.dumps(converter.unstructure(batch), sort_keys=True)
+
+
+def _batch_line(batch: Batch) -> str:
+    counts = batch.request_counts
+    return (
+        f"{batch.id}  {batch.status.value:<11} {counts.completed + counts.failed}/{counts.total}"
+        f"  failed {counts.failed}  {batch.endpoint}  ({batch.provider}: {batch.provider_status})"
+    )
+
+
+def _show(args: argparse.Namespace, batch: Batch) -> None:
+    print(_batch_json(batch) if args.json else _batch_line(batch))
+
+
+def _ended_code(batch: Batch) -> int:
+    from any_llm.types import BatchStatus
+
+    return EXIT_OK if batch.status is BatchStatus.COMPLETED else EXIT_NOT_COMPLETED
+
+
+def _wait(args: argparse.Namespace, llm: AnyLLM, batch_id: str) -> int:
+    bar = _Progress(enabled=not args.json and not args.quiet, stream=sys.stderr)
+    try:
+        batch = llm.poll_batch(batch_id, timeout=args.timeout, on_progress=bar)
+    finally:
+        bar.close()
+    _show(args, batch)
+    return _ended_code(batch)
+
+
+def _metadata(pairs: list[str]) -> dict[str, str] | None:
+    if not pairs:
+        return None
+    out = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise argparse.ArgumentTypeError(f"--metadata expects KEY=VALUE, got {pair!r}")
+        out[key] = value
+    return out
+
+
+def cmd_create(args: argparse.Namespace) -> int:
+    with _client(args) as llm:
+        batch = llm.create_batch(
+            args.file,
+            args.endpoint,
+            completion_window=args.completion_window,
+            metadata=_metadata(args.metadata),
+        )
+        if not args.wait:
+            _show(args, batch)
+            return EXIT_OK
+        if not args.json:
+            print(f"created {batch.id}", file=sys.stderr)
+        return _wait(args, llm, batch.id)
+
+
+def cmd_get(args: argparse.Namespace) -> int:
+    with _client(args) as llm:
+        _show(args, llm.retrieve_batch(args.batch_id))
+    return EXIT_OK
+
+
+def cmd_wait(args: argparse.Namespace) -> int:
+    with _client(args) as llm:
+        return _wait(args, llm, args.batch_id)
+
+
+def cmd_cancel(args: argparse.Namespace) -> int:
+    with _client(args) as llm:
+        _show(args, llm.cancel_batch(args.batch_id))
+    return EXIT_OK
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    with _client(args) as llm:
+        if args.all:
+            batches: Iterator[Batch] = llm.iter_batches(limit=args.limit)
+            for batch in batches:
+                _show(args, batch)
+            return EXIT_OK
+        page = llm.list_batches(after=args.after, limit=args.limit)
+        for batch in page:
+            _show(args, batch)
+        if page.has_more and not args.json:
+            print(f"more: --after {page.next_cursor}", file=sys.stderr)
+    return EXIT_OK
+
+
+@contextmanager
+def _output(path: str | None) -> Iterator[IO[str]]:
+    if path is None or path == "-":
+        yield sys.stdout
+        return
+    with Path(path).open("w", encoding="utf-8") as out:
+        yield out
+
+
+def cmd_results(args: argparse.Namespace) -> int:
+    from any_llm._converter import converter
+    from any_llm.types import BatchResultStatus
+
+    counts = dict.fromkeys(BatchResultStatus, 0)
+    with _client(args) as llm, _output(args.output) as out:
+        for item in llm.iter_batch_results(args.batch_id, input_file_path=args.input):
+            counts[item.status] += 1
+            data = {k: v for k, v in converter.unstructure(item).items() if v is not None}
+            out.write(json.dumps(data) + "\n")
+    summary = ", ".join(f"{status.value} {n}" for status, n in counts.items() if n)
+    print(f"{sum(counts.values())} results: {summary or 'none'}", file=sys.stderr)
+    return EXIT_OK
+
+
+def _add_batch_parser(sub: Any) -> None:
+    batch = sub.add_parser("batch", help="create, inspect, wait for, cancel and read batches")
+    ops = batch.add_subparsers(dest="operation", required=True)
+
+    def op(name: str, func: Callable[[argparse.Namespace], int], help: str) -> Any:
+        parser = ops.add_parser(name, help=help)
+        parser.set_defaults(func=func)
+        parser.add_argument(
+            "--provider",
+            default=os.environ.get("ANY_LLM_PROVIDER", "openai"),
+            help="provider name (default: $ANY_LLM_PROVIDER or openai); its key comes from "
+            "the provider's usual environment variable",
+        )
+        parser.add_argument("--api-base", help="the provider's base URL (e.g. the emulator's)")
+        parser.add_argument("--json", action="store_true", help="print JSON for scripts")
+        return parser
+
+    create = op("create", cmd_create, "validate, upload and create a batch from a JSONL file")
+    create.add_argument("file", help="the JSONL file of requests")
+    create.add_argument("--endpoint", default="/v1/chat/completions")
+    create.add_argument("--completion-window", default="24h")
+    create.add_argument("--metadata", action="append", default=[], metavar="KEY=VALUE")
+    create.add_argument("--wait", action="store_true", help="then wait for the batch to end")
+    for parser in (create, op("wait", cmd_wait, "wait for a batch to end, with progress")):
+        parser.add_argument("--timeout", type=float, help="give up after this many seconds")
+        parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    op("get", cmd_get, "show a batch").add_argument("batch_id")
+    ops.choices["wait"].add_argument("batch_id")
+    op("cancel", cmd_cancel, "cancel a batch").add_argument("batch_id")
+    listing = op("list", cmd_list, "list batches, newest first")
+    listing.add_argument("--limit", type=int, help="page size")
+    listing.add_argument("--after", help="cursor from a previous page")
+    listing.add_argument("--all", action="store_true", help="every page")
+    results = op("results", cmd_results, "stream one JSON line per request of an ended batch")
+    results.add_argument("batch_id")
+    results.add_argument("-o", "--output", help="write to this file (default: stdout)")
+    results.add_argument("--input", help="the local input file (finds unreturned requests)")
+
+
+def _error_code(exc: AnyLLMError) -> int:
+    from any_llm.errors import APIError, BatchTimeoutError, ConfigurationError, InputFileError
+
+    if isinstance(exc, BatchTimeoutError):
+        return EXIT_TIMEOUT
+    if isinstance(exc, (ConfigurationError, InputFileError)):
+        return EXIT_USAGE
+    if isinstance(exc, APIError):
+        return EXIT_API
+    return EXIT_NOT_COMPLETED
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``any-llm`` command."""
-    parser = argparse.ArgumentParser(prog="any-llm", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="any-llm", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--debug", action="store_true", help="print tracebacks of errors")
     sub = parser.add_subparsers(dest="command", required=True)
+    _add_batch_parser(sub)
     demo = sub.add_parser("demo", help="run a batch end to end against the built-in emulator")
     demo.add_argument("--requests", type=int, default=200, help="requests in the batch")
     demo.add_argument("--seconds", type=float, default=4.0, help="how long the batch runs")
+    demo.add_argument("--no-progress", action="store_true", help="no progress bar")
     emulator = sub.add_parser("emulator", help="serve the local batch emulator")
     from any_llm.emulator.__main__ import add_arguments
 
     add_arguments(emulator)
     args = parser.parse_args(argv)
-    if args.command == "demo":
-        return run_demo(args.requests, args.seconds)
-    from any_llm.emulator.__main__ import serve
+    from any_llm.errors import AnyLLMError
 
-    return serve(args)
+    try:
+        if args.command == "demo":
+            return run_demo(args.requests, args.seconds, progress=not args.no_progress)
+        if args.command == "emulator":
+            from any_llm.emulator.__main__ import serve
+
+            return serve(args)
+        code: int = args.func(args)
+        return code
+    except KeyboardInterrupt:
+        print("any-llm: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except argparse.ArgumentTypeError as exc:
+        print(f"any-llm: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except AnyLLMError as exc:
+        if args.debug:
+            traceback.print_exc()
+        print(f"any-llm: {exc}", file=sys.stderr)
+        return _error_code(exc)
 
 
 if __name__ == "__main__":

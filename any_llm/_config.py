@@ -75,7 +75,8 @@ def resolve_config(
     timeout = Timeout(
         connect=args.get("connect_timeout", default.connect), read=args.get("timeout", default.read)
     )
-    base = (api_base or spec.default_api_base).rstrip("/")
+    env_base = os.environ.get(spec.api_base_env) if spec.api_base_env else None
+    base = (api_base or env_base or spec.default_api_base).rstrip("/")
     if not base.startswith(("http://", "https://")):
         raise ConfigurationError(f"{name}: api_base must be an http(s) URL, got {base!r}")
     return ClientConfig(

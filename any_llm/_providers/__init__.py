@@ -32,6 +32,8 @@ class ProviderSpec:
     auth_headers: Callable[[str], dict[str, str]]
     metadata_max_pairs: int
     """How many metadata pairs the caller may pass (the idempotency key may take one more)."""
+    api_base_env: str | None = None
+    """The environment variable the provider's official SDK reads its base URL from."""
 
 
 @attrs.frozen(kw_only=True)

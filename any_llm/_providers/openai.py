@@ -56,6 +56,7 @@ SPEC = ProviderSpec(
     completion_windows=frozenset({"24h"}),
     auth_headers=auth_headers,
     metadata_max_pairs=15,  # 16 on the wire, one of them the idempotency key
+    api_base_env="OPENAI_BASE_URL",
 )
 
 

@@ -23,6 +23,10 @@ CLIENT_ARGS = {
     "ssl_context": "an ssl.SSLContext (for a private CA, for example)",
     "max_connections": "connections in the pool (default 100)",
     "max_connections_per_host": "connections per host (default 20)",
+    "api_version": (
+        "azureopenai only: a dated API version (e.g. 2024-10-21) sent as ?api-version= on "
+        "every call to the resource's /openai routes; without it the v1 API (/openai/v1) is used"
+    ),
 }
 
 
@@ -77,8 +81,20 @@ def resolve_config(
     )
     env_base = os.environ.get(spec.api_base_env) if spec.api_base_env else None
     base = (api_base or env_base or spec.default_api_base).rstrip("/")
+    if not base:
+        where = f" or set the {spec.api_base_env} environment variable" if spec.api_base_env else ""
+        raise ConfigurationError(f"{name}: no api_base; pass api_base={where}")
     if not base.startswith(("http://", "https://")):
         raise ConfigurationError(f"{name}: api_base must be an http(s) URL, got {base!r}")
+    api_version = args.get("api_version")
+    if api_version is not None and (not isinstance(api_version, str) or not api_version.strip()):
+        raise ConfigurationError(f"{name}: client_args['api_version'] must be a non-empty string")
+    if spec.resolve_api_base is not None:
+        base = spec.resolve_api_base(base, api_version)
+    elif api_version is not None:
+        raise ConfigurationError(
+            f"{name}: client_args['api_version'] is not used by this provider (azureopenai only)"
+        )
     return ClientConfig(
         spec=spec,
         api_key=key,
@@ -96,6 +112,10 @@ def check_metadata(provider: str, metadata: dict[str, str] | None, max_pairs: in
     """Refuse metadata the provider would refuse, before anything is sent."""
     if metadata is None:
         return
+    if max_pairs == 0:
+        raise ConfigurationError(
+            f"{provider}: batches carry no metadata on this provider; leave metadata= unset"
+        )
     if len(metadata) > max_pairs:
         raise ConfigurationError(
             f"{provider}: metadata holds {len(metadata)} pairs; at most {max_pairs} "

@@ -43,6 +43,8 @@ class InputLimits:
     """custom_ids must match it whole (e.g. Anthropic's ``[a-zA-Z0-9_-]{1,64}``)."""
     translate: Translate | None = None
     """Run on every line in the validating pass, so an untranslatable field fails early."""
+    min_requests: int = 1
+    """Fewest requests a batch may hold (Cerebras: 10)."""
 
 
 @attrs.frozen(kw_only=True)
@@ -188,6 +190,13 @@ def validate_input_file(
             )
     if count == 0:
         raise _fail(p, None, "the file holds no request")
+    if count < limits.min_requests:
+        raise _fail(
+            p,
+            None,
+            f"the file holds {count:,} requests; a {provider} batch needs at least "
+            f"{limits.min_requests:,}",
+        )
     return InputSummary(path=p, size=size, requests=count, model=model)
 
 

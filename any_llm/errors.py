@@ -121,7 +121,8 @@ class APIStatusError(APIError):
         self.headers: Mapping[str, str] = dict(headers or {})
         self.body = body
         self.retry_after = retry_after
-        self.request_id = self.headers.get("x-request-id")
+        lowered = {k.lower(): v for k, v in self.headers.items()}
+        self.request_id = lowered.get("x-request-id") or lowered.get("request-id")
 
 
 class BadRequestError(APIStatusError):

@@ -42,6 +42,16 @@ class LLMProvider(str, enum.Enum):
     """The providers any_llm can run batches on."""
 
     OPENAI = "openai"
+    MISTRAL = "mistral"
+    ANTHROPIC = "anthropic"
+    GEMINI = "gemini"
+    AZUREOPENAI = "azureopenai"
+    GROQ = "groq"
+    TOGETHER = "together"
+    DASHSCOPE = "dashscope"
+    MOONSHOT = "moonshot"
+    NEBIUS = "nebius"
+    CEREBRAS = "cerebras"
 
     def __str__(self) -> str:
         return self.value

@@ -23,7 +23,6 @@ from any_llm._transport._urllib3 import Urllib3Transport
 from any_llm.errors import (
     APIError,
     BatchTimeoutError,
-    ConfigurationError,
 )
 from any_llm.types import (
     Batch,
@@ -116,12 +115,7 @@ class AnyLLM:
         disk), then the batch is created. Extra ``kwargs`` are sent in the create request.
         """
         spec = self.config.spec
-        if completion_window not in spec.completion_windows:
-            allowed = ", ".join(sorted(spec.completion_windows))
-            raise ConfigurationError(
-                f"{self.provider}: completion_window {completion_window!r} is not accepted; "
-                f"use one of: {allowed}"
-            )
+        spec.check_completion_window(completion_window)
         check_metadata(self.provider, metadata, spec.metadata_max_pairs)
         summary = validate_input_file(
             input_file_path, endpoint=endpoint, limits=spec.limits, provider=self.provider
@@ -167,6 +161,7 @@ class AnyLLM:
         raise AssertionError("unreachable")
 
     def _release(self, input_ref: InputRef, batch: Batch | None) -> None:
+        """Let the adapter clean up at the provider, then delete any staged local file."""
         try:
             self._adapter.release_input(input_ref, created=batch is not None)
         except APIError as exc:
@@ -177,6 +172,9 @@ class AnyLLM:
                 "creating the batch" if batch is not None else "a failed create",
                 exc.__class__.__name__,
             )
+        finally:
+            if input_ref.staged_path is not None:
+                input_ref.staged_path.unlink(missing_ok=True)
 
     def retrieve_batch(self, batch_id: str) -> Batch:
         """Retrieve a batch's current state."""

@@ -9,6 +9,7 @@ import logging
 from collections.abc import Iterator, Mapping
 from contextlib import closing
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 from tenacity import Retrying
 
@@ -45,7 +46,10 @@ class HTTPClient:
     ) -> None:
         self._transport = transport
         self.provider = provider
-        self.base_url = base_url.rstrip("/")
+        # A query in the base URL (Azure's ?api-version=) is sent with every request.
+        parts = urlsplit(base_url)
+        self.default_params = dict(parse_qsl(parts.query, keep_blank_values=True))
+        self.base_url = urlunsplit(parts._replace(query="", fragment="")).rstrip("/")
         self._headers = dict(headers)
         # Every header the client adds (keys above all) stays on the provider's origin.
         self._credentials = frozenset(name.lower() for name in headers)
@@ -65,7 +69,8 @@ class HTTPClient:
         body: FileBody | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> Request:
-        """Build a request to ``base_url + path`` carrying the auth headers."""
+        """Build a request to ``base_url + path`` carrying the auth headers (and the base
+        URL's query parameters, under ``params``)."""
         all_headers = dict(self._headers)
         content: bytes | FileBody | None = body
         if json_body is not None:
@@ -73,6 +78,8 @@ class HTTPClient:
             all_headers["Content-Type"] = "application/json"
         if headers:
             all_headers.update(headers)
+        if self.default_params:
+            params = {**self.default_params, **(params or {})}
         return Request(
             method=method,
             url=self.base_url + path,
@@ -83,20 +90,46 @@ class HTTPClient:
             provider=self.provider,
         )
 
-    def send(self, request: Request, *, retry: bool = True) -> Response:
-        """Send (with retries unless ``retry=False``); an error status raises APIStatusError."""
+    def external_request(
+        self,
+        method: str,
+        url: str,
+        *,
+        body: FileBody | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> Request:
+        """Build a request to an absolute URL outside the provider's API (a presigned upload
+        URL, say): it carries none of the client's headers, so no credential."""
+        return Request(
+            method=method,
+            url=url,
+            headers=dict(headers or {}),
+            body=body,
+            timeout=self._timeout,
+            provider=self.provider,
+        )
+
+    def send(
+        self, request: Request, *, retry: bool = True, follow_redirects: bool = True
+    ) -> Response:
+        """Send (with retries unless ``retry=False``); an error status raises APIStatusError.
+
+        With ``follow_redirects=False`` a redirect answer is returned to the caller as is.
+        """
         if not retry:
-            return self._send_following(request)
+            return self._send_following(request, follow_redirects)
         for attempt in Retrying(**request_policy(self.retry)):
             with attempt:
-                return self._send_following(request)
+                return self._send_following(request, follow_redirects)
         raise AssertionError("unreachable")
 
-    def _send_following(self, request: Request) -> Response:
+    def _send_following(self, request: Request, follow_redirects: bool = True) -> Response:
         """One attempt, following redirects (credentials stay on the provider's origin)."""
         for _ in range(MAX_REDIRECTS + 1):
             response = self._transport.send(request)
             location = response.headers.get("location")
+            if not follow_redirects and response.status in REDIRECT_STATUSES:
+                return response
             if response.status not in REDIRECT_STATUSES or not location:
                 raise_for_status(response, provider=self.provider)
                 return response

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import importlib
+import re
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import attrs
 
 from any_llm._jsonl import InputLimits, InputSummary
-from any_llm.errors import UnsupportedProviderError
-from any_llm.types import LLMProvider
+from any_llm.errors import ConfigurationError, UnsupportedProviderError
+from any_llm.types import Batch, LLMProvider
+
+if TYPE_CHECKING:
+    from .openai import OpenAIProtocol
 
 IDEMPOTENCY_KEY = "any_llm_idempotency_key"
 """Stamped into each new batch (metadata, display name, ...) so that a retried create can find
@@ -34,6 +39,64 @@ class ProviderSpec:
     """How many metadata pairs the caller may pass (the idempotency key may take one more)."""
     api_base_env: str | None = None
     """The environment variable the provider's official SDK reads its base URL from."""
+    resolve_api_base: Callable[[str, str | None], str] | None = None
+    """``(api_base, client_args['api_version'])`` → the base URL of the batch routes, with
+    any query every request must carry (Azure's ``?api-version=``); it raises
+    ConfigurationError for a combination it cannot serve. None: ``api_base`` is used as given
+    and ``api_version`` is refused."""
+    completion_window_range: WindowRange | None = None
+    """Durations accepted as ``completion_window`` besides ``completion_windows`` (Groq)."""
+    openai_protocol: OpenAIProtocol | None = None
+    """Set for the providers that speak OpenAI's Files + Batches protocol: how theirs differs.
+    The OpenAI adapter serves every one of them."""
+
+    def check_completion_window(self, window: str) -> None:
+        """Raise ConfigurationError unless the provider accepts ``window``."""
+        if window in self.completion_windows:
+            return
+        rule = self.completion_window_range
+        if rule is not None and rule.accepts(window):
+            return
+        allowed = ", ".join(sorted(self.completion_windows))
+        if rule is not None:
+            allowed = f"{allowed}, or {rule}"
+        raise ConfigurationError(
+            f"{self.provider.value}: completion_window {window!r} is not accepted; "
+            f"use one of: {allowed}"
+        )
+
+
+_DURATION = re.compile(r"([1-9][0-9]{0,3})([hd])")
+
+
+@attrs.frozen
+class WindowRange:
+    """``completion_window`` durations written ``<N>h`` or ``<N>d``, from ``min_hours`` to
+    ``max_hours`` inclusive."""
+
+    min_hours: int
+    max_hours: int
+
+    def hours(self, window: str) -> int | None:
+        """The hours ``window`` stands for, or None if it is not ``<N>h`` / ``<N>d``."""
+        match = _DURATION.fullmatch(window) if isinstance(window, str) else None
+        if match is None:
+            return None
+        return int(match.group(1)) * (24 if match.group(2) == "d" else 1)
+
+    def accepts(self, window: str) -> bool:
+        """True when ``window`` is a duration within the range."""
+        hours = self.hours(window)
+        return hours is not None and self.min_hours <= hours <= self.max_hours
+
+    def __str__(self) -> str:
+        def spell(hours: int) -> str:
+            return f"{hours // 24}d" if hours % 24 == 0 and hours > 24 else f"{hours}h"
+
+        return (
+            f"a duration from {spell(self.min_hours)} to {spell(self.max_hours)} written "
+            "<N>h or <N>d"
+        )
 
 
 @attrs.frozen(kw_only=True)
@@ -44,6 +107,9 @@ class InputRef:
     summary: InputSummary
     file_id: str | None = None
     staged_path: Path | None = None
+    newest_batch: Batch | None = None
+    """The provider's newest batch before the create, for providers whose batches cannot carry
+    the idempotency key (Anthropic): ``afind_created`` then looks only at newer ones."""
 
 
 _SPECS: dict[LLMProvider, ProviderSpec] = {}

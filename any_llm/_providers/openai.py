@@ -7,10 +7,15 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Callable
+from datetime import datetime, timezone
 from typing import Any
 
+import attrs
+
 from any_llm._jsonl import InputLimits
+from any_llm.errors import ConfigurationError
 from any_llm.types import (
     Batch,
     BatchPage,
@@ -45,6 +50,30 @@ def auth_headers(api_key: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {api_key}"}
 
 
+@attrs.frozen(kw_only=True)
+class OpenAIProtocol:
+    """How one provider's Files + Batches protocol differs from OpenAI's on the wire.
+
+    Every OpenAI-compatible provider (Azure OpenAI, Groq, DashScope, Moonshot, Nebius,
+    Cerebras) is served by the one OpenAI adapter configured with this record. What is not
+    here is the same for all of them: the base URL and default query come from the client
+    configuration (``ProviderSpec.resolve_api_base``), and the response quirks (``""`` file
+    ids, ISO timestamps, capitalised or extra statuses, string ``errors``) are absorbed by
+    the shared parsers below.
+    """
+
+    paged_list: bool = True
+    """``GET /batches`` takes ``after``/``limit`` and answers ``has_more``. False: the list
+    takes no parameters and answers every batch at once (Groq); the adapter then pages it
+    locally so that ``after``/``limit`` keep their meaning."""
+    create_endpoint: Callable[[str], str] | None = None
+    """The ``endpoint`` value sent in ``POST /batches`` for the caller's endpoint (Azure
+    documents ``/chat/completions`` without ``/v1`` on both of its surfaces)."""
+
+
+OPENAI_PROTOCOL = OpenAIProtocol()
+
+
 SPEC = ProviderSpec(
     provider=LLMProvider.OPENAI,
     default_api_base="https://api.openai.com/v1",
@@ -57,6 +86,7 @@ SPEC = ProviderSpec(
     auth_headers=auth_headers,
     metadata_max_pairs=15,  # 16 on the wire, one of them the idempotency key
     api_base_env="OPENAI_BASE_URL",
+    openai_protocol=OPENAI_PROTOCOL,
 )
 
 
@@ -93,19 +123,112 @@ def _without_nulls(data: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in data.items() if v is not None}
 
 
-def batch_to_record(data: Any) -> dict[str, Any]:
-    """Wire Batch JSON → the dict the converter structures into ``Batch``."""
+STATUS_ALIASES = {"queued": "in_progress"}
+"""Statuses beyond OpenAI's enum, by the status they mean. Cerebras reports ``queued`` between
+``validating`` and ``in_progress``: the input passed validation and waits for capacity, which
+OpenAI reports as ``in_progress`` with nothing processed yet."""
+
+TIMESTAMP_FIELDS = (
+    "created_at",
+    "in_progress_at",
+    "expires_at",
+    "finalizing_at",
+    "completed_at",
+    "failed_at",
+    "expired_at",
+    "cancelling_at",
+    "cancelled_at",
+)
+FILE_ID_FIELDS = ("input_file_id", "output_file_id", "error_file_id")
+
+_FRACTION = re.compile(r"(\.\d{1,6})\d*")
+
+
+def unix_seconds(value: Any) -> int:
+    """A timestamp as unix seconds: an int, a float, or an ISO-8601 string (older Azure
+    api-versions; UTC when no offset is given, more than six fraction digits allowed)."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return int(value)
+    if not isinstance(value, str):
+        raise TypeError(f"timestamp {value!r} is not a number or a string")
+    text = value.strip()
+    if text.isdigit():
+        return int(text)
+    if text.endswith(("Z", "z")):
+        text = text[:-1] + "+00:00"
+    try:
+        moment = datetime.fromisoformat(_FRACTION.sub(r"\1", text, count=1))
+    except ValueError:
+        raise ValueError(f"timestamp {value!r} is neither unix seconds nor ISO 8601") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return int(moment.timestamp())
+
+
+def normalize_status(status: Any) -> str:
+    """The OpenAI status a provider's status string means (case-insensitive: some Azure
+    api-versions answer ``"Validating"``); an unknown one is kept and becomes UNKNOWN."""
+    text = str(status).strip().lower()
+    return STATUS_ALIASES.get(text, text)
+
+
+def _errors_record(errors: Any) -> dict[str, Any] | None:
+    """OpenAI's ``{object, data: [...]}``; Cerebras may send a plain message string instead."""
+    if isinstance(errors, str):
+        return {"object": "list", "data": [{"message": errors}]} if errors.strip() else None
+    if isinstance(errors, list):
+        errors = {"object": "list", "data": errors}
+    if not isinstance(errors, dict):
+        return None
+    record = dict(errors)
+    record["data"] = [
+        _without_nulls(e) if isinstance(e, dict) else {"message": str(e)}
+        for e in record.get("data") or []
+    ]
+    return record
+
+
+def _metadata_record(metadata: Any) -> Any:
+    """Metadata values that are not strings (Cerebras documents a list value) as JSON text."""
+    if not isinstance(metadata, dict):
+        return metadata
+    return {
+        str(k): v if isinstance(v, str) else json.dumps(v, separators=(",", ":"))
+        for k, v in metadata.items()
+    }
+
+
+def batch_to_record(data: Any, *, provider: str = PROVIDER) -> dict[str, Any]:
+    """Wire Batch JSON → the dict the converter structures into ``Batch``.
+
+    Lenient where OpenAI-compatible providers differ: ``""`` file ids (Azure) mean absent,
+    timestamps may be ISO strings, statuses are compared case-insensitively and mapped
+    through STATUS_ALIASES (``provider_status`` keeps the raw value), ``request_counts``
+    members may be null, ``errors`` may be a string.
+    """
     if not isinstance(data, dict):
         raise TypeError(f"expected a Batch object, got {type(data).__name__}")
     record = _without_nulls(data)
-    record["provider"] = PROVIDER
+    record["provider"] = provider
     record["provider_status"] = str(data.get("status"))
-    if isinstance(record.get("errors"), dict):
-        errors = dict(record["errors"])
-        errors["data"] = [
-            _without_nulls(e) for e in errors.get("data") or [] if isinstance(e, dict)
-        ]
-        record["errors"] = errors
+    if "status" in record:
+        record["status"] = normalize_status(record["status"])
+    for name in FILE_ID_FIELDS:
+        if record.get(name) == "":
+            del record[name]
+    for name in TIMESTAMP_FIELDS:
+        if name in record:
+            record[name] = unix_seconds(record[name])
+    if isinstance(record.get("request_counts"), dict):
+        record["request_counts"] = _without_nulls(record["request_counts"])
+    if "errors" in record:
+        errors = _errors_record(record["errors"])
+        if errors is None:
+            del record["errors"]
+        else:
+            record["errors"] = errors
+    if "metadata" in record:
+        record["metadata"] = _metadata_record(record["metadata"])
     return record
 
 
@@ -132,6 +255,38 @@ def parse_page(data: Any, parse: Callable[[Any], Batch]) -> BatchPage:
     )
 
 
+def page_locally(
+    data: Any,
+    parse: Callable[[Any], Batch],
+    *,
+    after: str | None,
+    limit: int | None,
+    provider: str = PROVIDER,
+) -> BatchPage:
+    """A page cut from an unpaged ``GET /batches`` answer (Groq's ``{object, data}``, every
+    batch at once, newest first): the batches after ``after``, at most ``limit`` of them.
+
+    Pagination keys, should the provider start sending them, are ignored: the request carried
+    no cursor, so the answer is taken to be the whole list.
+    """
+    if not isinstance(data, dict) or not isinstance(data.get("data"), list):
+        raise TypeError("expected {'object': 'list', 'data': [...]} from GET /batches")
+    batches = [parse(b) for b in data["data"]]
+    start = 0
+    if after is not None:
+        ids = [b.id for b in batches]
+        if after not in ids:
+            raise ConfigurationError(
+                f"{provider}: after={after!r} names no batch in the list (deleted since?); "
+                "list again without after="
+            )
+        start = ids.index(after) + 1
+    end = len(batches) if limit is None else start + limit
+    page = tuple(batches[start:end])
+    has_more = end < len(batches) and bool(page)
+    return BatchPage(data=page, has_more=has_more, next_cursor=page[-1].id if has_more else None)
+
+
 def parse_file_id(data: Any) -> str:
     """The id of an uploaded File object."""
     if isinstance(data, dict) and isinstance(data.get("id"), str) and data["id"]:
@@ -139,12 +294,38 @@ def parse_file_id(data: Any) -> str:
     raise TypeError("expected a File object with an 'id'")
 
 
-def _error_from(obj: Any, status_code: int | None, fallback: str) -> BatchResultError:
+def _detail_message(detail: object) -> str | None:
+    """The text of a FastAPI-style ``detail`` (a string, or a list of ``{loc, msg}``)."""
+    if isinstance(detail, str) and detail:
+        return detail
+    if isinstance(detail, list):
+        parts = []
+        for item in detail:
+            if isinstance(item, dict):
+                loc = item.get("loc")
+                where = ".".join(str(x) for x in loc) if isinstance(loc, list) else ""
+                msg = str(item.get("msg") or item.get("message") or item)
+                parts.append(f"{where}: {msg}" if where else msg)
+            else:
+                parts.append(str(item))
+        return "; ".join(parts) or None
+    return None
+
+
+def result_error(obj: Any, status_code: int | None, fallback: str) -> BatchResultError:
+    """A per-request error from an error object (``{message, code, type, param}``, possibly
+    wrapped in ``{"error": ...}``, or a 422 ``{"detail": [...]}``) or a plain string."""
     if isinstance(obj, dict):
-        message = obj.get("message")
+        inner = obj.get("error")
+        if isinstance(inner, dict):
+            obj = inner
+        message = obj.get("message") or _detail_message(obj.get("detail")) or fallback
+        code = obj.get("code")
+        if code is None and isinstance(obj.get("detail"), list):
+            code = "validation_error"
         return BatchResultError(
-            message=str(message) if message else fallback,
-            code=str(obj["code"]) if obj.get("code") is not None else None,
+            message=str(message),
+            code=str(code) if code is not None else None,
             type=str(obj["type"]) if obj.get("type") is not None else None,
             param=str(obj["param"]) if obj.get("param") is not None else None,
             status_code=status_code,
@@ -152,37 +333,50 @@ def _error_from(obj: Any, status_code: int | None, fallback: str) -> BatchResult
     return BatchResultError(message=str(obj) if obj else fallback, status_code=status_code)
 
 
-def parse_result_line(line: bytes, *, where: str) -> BatchResultItem | None:
-    """One output- or error-file line as an item; ``None`` (logged) if no custom_id can be read.
+Normalise = Callable[[dict[str, Any]], tuple[dict[str, Any], str | None]]
+"""A provider's response body → (the OpenAI-shaped body, or a problem that fails the item)."""
 
-    A line succeeds only when ``response`` is set and its status code is 2xx; failures come in
-    two shapes (``response.status_code >= 400`` with ``body.error``, or a top-level ``error``).
+
+def parse_result_line(
+    line: bytes, *, where: str, provider: str = PROVIDER, normalise: Normalise | None = None
+) -> BatchResultItem | None:
+    """One output- or error-file line of OpenAI's result format (Mistral's and Together's
+    too) as an item; ``None`` (logged) if no custom_id can be read.
+
+    A line succeeds only when ``response`` is set, its status code is 2xx and it has a body
+    (passed through ``normalise``); failures come as ``response.status_code >= 400`` with
+    ``body.error``, or as a top-level ``error``.
     """
     if not line.strip():
         return None
     try:
         obj = json.loads(line)
     except ValueError as exc:
-        logger.warning("%s: %s: result line is not JSON (%s); skipped", PROVIDER, where, exc)
+        logger.warning("%s: %s: result line is not JSON (%s); skipped", provider, where, exc)
         return None
     custom_id = obj.get("custom_id") if isinstance(obj, dict) else None
     if not isinstance(custom_id, str) or not custom_id:
-        logger.warning("%s: %s: result line has no custom_id; skipped", PROVIDER, where)
+        logger.warning("%s: %s: result line has no custom_id; skipped", provider, where)
         return None
     response = obj.get("response")
     error = obj.get("error")
-    if isinstance(response, dict):
-        status_code = response.get("status_code")
-        status_code = status_code if isinstance(status_code, int) else None
-        body = response.get("body")
-        request_id = response.get("request_id")
-        request_id = request_id if isinstance(request_id, str) else None
-        if (
-            status_code is not None
-            and 200 <= status_code < 300
-            and isinstance(body, dict)
-            and not error
-        ):
+    if not isinstance(response, dict):
+        return BatchResultItem(
+            custom_id=custom_id,
+            status=BatchResultStatus.FAILED,
+            error=result_error(error, None, f"malformed result line at {where}"),
+        )
+    status_code = response.get("status_code")
+    status_code = status_code if isinstance(status_code, int) else None
+    body = response.get("body")
+    request_id = response.get("request_id")
+    request_id = request_id if isinstance(request_id, str) else None
+    ok = status_code is not None and 200 <= status_code < 300
+    if ok and isinstance(body, dict) and not error:
+        problem = None
+        if normalise is not None:
+            body, problem = normalise(body)
+        if problem is None:
             return BatchResultItem(
                 custom_id=custom_id,
                 status=BatchResultStatus.SUCCEEDED,
@@ -190,16 +384,26 @@ def parse_result_line(line: bytes, *, where: str) -> BatchResultItem | None:
                 status_code=status_code,
                 request_id=request_id,
             )
-        detail = body.get("error") if isinstance(body, dict) and body.get("error") else error
         return BatchResultItem(
             custom_id=custom_id,
             status=BatchResultStatus.FAILED,
-            error=_error_from(detail, status_code, f"request failed with HTTP {status_code}"),
+            error=BatchResultError(
+                message=problem, code="generation_error", status_code=status_code
+            ),
             status_code=status_code,
             request_id=request_id,
         )
+    # body.error (an HTTP-level failure) first, then a top-level error, then the body itself
+    detail = body["error"] if isinstance(body, dict) and body.get("error") else error or body
+    fallback = (
+        f"request failed with HTTP {status_code}"
+        if not ok
+        else f"request returned no response body ({where})"
+    )
     return BatchResultItem(
         custom_id=custom_id,
         status=BatchResultStatus.FAILED,
-        error=_error_from(error, None, f"malformed result line at {where}"),
+        error=result_error(detail, status_code, fallback),
+        status_code=status_code,
+        request_id=request_id,
     )

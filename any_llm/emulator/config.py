@@ -36,6 +36,10 @@ class EmulatorConfig:
     does not move existing batches.
 
     `api_key=None` accepts any non-empty bearer token; otherwise the token must equal it.
+
+    With `presigned_uploads`, a provider whose servers may answer a file upload with a redirect
+    to a presigned storage URL (Together's ``POST /files/upload``) does so: a 302 to another
+    loopback port, which takes the bytes by ``PUT`` and refuses any ``Authorization`` header.
     """
 
     validating_seconds: float = attrs.field(default=1.0, validator=_non_negative)
@@ -45,3 +49,4 @@ class EmulatorConfig:
     completion_window_seconds: float | None = attrs.field(default=None, validator=_window)
     page_size_default: int = attrs.field(default=20, validator=_page_size)
     api_key: str | None = attrs.field(default=None, repr=False)
+    presigned_uploads: bool = False

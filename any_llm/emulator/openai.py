@@ -8,6 +8,10 @@ Each request line of a batch is answered without a model: a chat completion, com
 response says ``"echo: "`` and the first 40 characters of the last user text; embeddings are
 vectors derived from the SHA-256 of the input; usage counts words. Failure markers
 (`any_llm.emulator.markers`) make lines fail on purpose.
+
+Providers that speak the same protocol with small differences (Azure OpenAI, Groq) are served
+by the same routes configured with a `Dialect` (see `any_llm.emulator.azureopenai` and
+`any_llm.emulator.groq`); `OPENAI` is OpenAI's own.
 """
 
 from __future__ import annotations
@@ -17,8 +21,10 @@ import base64
 import hashlib
 import hmac
 import json
+import re
 import struct
-from collections.abc import Callable, Iterator
+import uuid
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +40,7 @@ from .store import (
     CancelRejectedError,
     FileRecord,
     FileSink,
+    PairSwap,
     Progress,
     Settlement,
     Store,
@@ -44,7 +51,10 @@ from .web_support import CONFIG, STORE, ApiError, error_response, read_json, sen
 
 __all__ = [
     "ANSWERED_ENDPOINTS",
+    "OPENAI",
     "PROVIDER",
+    "Dialect",
+    "Surface",
     "add_routes",
     "batch_json",
     "file_json",
@@ -83,6 +93,102 @@ BATCH_LIST_MAX = 100
 FILE_LIST_MAX = 10_000
 
 
+def openai_window(value: object) -> float | None:
+    """OpenAI's completion windows: ``24h`` only (seconds; None: not accepted)."""
+    return DAY if value == "24h" else None
+
+
+_DURATION = re.compile(r"([1-9][0-9]{0,3})([hd])")
+
+
+def duration_window(low_hours: int, high_hours: int) -> Callable[[object], float | None]:
+    """Windows written ``<N>h`` or ``<N>d`` from `low_hours` to `high_hours` (Groq)."""
+
+    def seconds(value: object) -> float | None:
+        match = _DURATION.fullmatch(value) if isinstance(value, str) else None
+        if match is None:
+            return None
+        hours = int(match.group(1)) * (24 if match.group(2) == "d" else 1)
+        return hours * 3600.0 if low_hours <= hours <= high_hours else None
+
+    return seconds
+
+
+@attrs.frozen(kw_only=True)
+class Surface:
+    """One URL surface of an API: its routes live under ``prefix + path``."""
+
+    path: str
+    api_version: bool = False
+    """Every request must carry an ``api-version`` query parameter (Azure's dated API)."""
+
+
+@attrs.frozen(kw_only=True)
+class Dialect:
+    """How one provider's emulated Files + Batches API differs from OpenAI's.
+
+    The defaults are OpenAI's behaviour; each field names the provider that changes it.
+    """
+
+    provider: str = PROVIDER
+    surfaces: tuple[Surface, ...] = (Surface(path="/v1"),)
+    endpoints: tuple[str, ...] = SPEC_ENDPOINTS
+    """The ``endpoint`` values ``POST /batches`` accepts."""
+    endpoint_aliases: Mapping[str, str] = attrs.field(factory=dict)
+    """Other spellings of an endpoint, by the OpenAI one they mean (Azure's
+    ``/chat/completions``); a line's url matches the batch endpoint when both mean the same."""
+    file_purposes: tuple[str, ...] = FILE_PURPOSES
+    file_ttl: tuple[int, int] = (MIN_TTL, MAX_TTL)
+    """The ``expires_after[seconds]`` range of an upload (Azure: 14 to 30 days)."""
+    dotted_expiry: bool = False
+    """Uploads may spell the expiry ``expires_after.seconds`` (Azure's docs) as well."""
+    file_status: bool = True
+    """File objects carry ``status``, ``status_details`` and ``expires_at`` (Groq's do not)."""
+    window: Callable[[object], float | None] = openai_window
+    """The ``completion_window`` values accepted, as seconds (None: refused)."""
+    window_fails_job: bool = False
+    """A refused window makes the batch fail while validating instead of a 400 (Azure)."""
+    max_requests: int = MAX_REQUESTS
+    paged_lists: bool = True
+    """``GET /files`` and ``GET /batches`` take ``after``/``limit`` and answer ``has_more``,
+    ``first_id``, ``last_id``; False: every item at once in ``{object, data}`` (Groq)."""
+    list_object: bool = True
+    """Lists carry ``"object": "list"`` (Azure's batch list example has none)."""
+    absent_file_id: str | None = None
+    """What a batch without an output or error file says (Azure: ``""``)."""
+    always_error_file: bool = False
+    """A batch with results always has an error file, empty when nothing failed (Azure)."""
+    expires: bool = True
+    """Batches expire when the configured window lapses (Azure's never do)."""
+    batch_model_usage: bool = True
+    """Batch objects carry ``model`` and ``usage`` (Groq's and Azure's examples have none)."""
+    line_ids: bool = True
+    """Result lines carry a top-level ``id`` (Azure's have none)."""
+    line_id_prefix: str = "batch_req_"
+    uuid_request_ids: bool = False
+    """``request_id`` is a UUID (Azure) instead of ``req_...``."""
+    decorate_body: Callable[[dict[str, Any], str], None] | None = None
+    """Adds a provider's own fields to a successful response body (seeded by the line)."""
+
+    def canonical(self, endpoint: str) -> str:
+        """The OpenAI spelling of ``endpoint``."""
+        return self.endpoint_aliases.get(endpoint, endpoint)
+
+    def add_routes(self, app: web.Application, prefix: str) -> None:
+        """Add the files and batches routes of every surface to `app`, under `prefix`."""
+        for surface in self.surfaces:
+            _Api(self, surface).add_routes(app, prefix + surface.path)
+
+    def write_results(
+        self, store: Store, record: BatchRecord, processed: int, finished_at: float
+    ) -> Settlement:
+        """Answer the first `processed` requests of a batch into its output and error files."""
+        return _write_results(self, store, record, processed, finished_at)
+
+
+OPENAI = Dialect()
+
+
 def authenticate(request: web.Request, config: EmulatorConfig) -> None:
     """Accept ``Authorization: Bearer <key>`` (any non-empty key, or the configured one)."""
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
@@ -93,6 +199,11 @@ def authenticate(request: web.Request, config: EmulatorConfig) -> None:
             "You didn't provide an API key. Send it as 'Authorization: Bearer <key>'.",
             code="invalid_api_key",
         )
+    check_key(token, config)
+
+
+def check_key(token: str, config: EmulatorConfig) -> None:
+    """Refuse `token` unless it is the configured key (any key when none is configured)."""
     if config.api_key is not None and not hmac.compare_digest(
         token.encode(), config.api_key.encode()
     ):
@@ -113,16 +224,7 @@ def render_error(error: ApiError) -> web.Response:
 
 def add_routes(app: web.Application, prefix: str = "") -> None:
     """Add the OpenAI files and batches routes to `app` (under `prefix` + /v1)."""
-    prefix += "/v1"
-    app.router.add_post(f"{prefix}/files", upload_file)
-    app.router.add_get(f"{prefix}/files", list_files)
-    app.router.add_get(f"{prefix}/files/{{file_id}}", retrieve_file)
-    app.router.add_delete(f"{prefix}/files/{{file_id}}", delete_file)
-    app.router.add_get(f"{prefix}/files/{{file_id}}/content", file_content)
-    app.router.add_post(f"{prefix}/batches", create_batch)
-    app.router.add_get(f"{prefix}/batches", list_batches)
-    app.router.add_get(f"{prefix}/batches/{{batch_id}}", retrieve_batch)
-    app.router.add_post(f"{prefix}/batches/{{batch_id}}/cancel", cancel_batch)
+    OPENAI.add_routes(app, prefix)
 
 
 # JSON views
@@ -132,24 +234,28 @@ def _stamp(value: float | None) -> int | None:
     return None if value is None else int(value)
 
 
-def file_json(record: FileRecord) -> dict[str, Any]:
+def file_json(record: FileRecord, dialect: Dialect = OPENAI) -> dict[str, Any]:
     """The File object of a stored file."""
-    return {
+    data: dict[str, Any] = {
         "id": record.id,
         "object": "file",
         "bytes": record.bytes,
         "created_at": record.created_at,
-        "expires_at": record.expires_at,
         "filename": record.filename,
         "purpose": record.purpose,
-        "status": "processed",
-        "status_details": None,
     }
+    if dialect.file_status:
+        data.update(
+            {"expires_at": record.expires_at, "status": "processed", "status_details": None}
+        )
+    return data
 
 
-def batch_json(record: BatchRecord, state: Progress) -> dict[str, Any]:
+def batch_json(record: BatchRecord, state: Progress, dialect: Dialect = OPENAI) -> dict[str, Any]:
     """The Batch object of a batch in state `state`."""
     window = record.timings.window
+    requested = record.options.get("window_seconds")
+    lifetime = window if window is not None else requested if requested is not None else DAY
     results = record.settled and state.status in ("completed", "expired", "cancelled")
     usage = None
     if results:
@@ -163,20 +269,21 @@ def batch_json(record: BatchRecord, state: Progress) -> dict[str, Any]:
     errors = None
     if state.status == "failed":
         errors = {"object": "list", "data": record.validation_errors}
-    return {
+    absent = dialect.absent_file_id
+    data: dict[str, Any] = {
         "id": record.id,
         "object": "batch",
         "endpoint": record.endpoint,
         "model": record.model,
         "errors": errors,
         "input_file_id": record.input_file_id,
-        "completion_window": "24h",
+        "completion_window": record.options.get("completion_window", "24h"),
         "status": state.status,
-        "output_file_id": record.output_file_id if results else None,
-        "error_file_id": record.error_file_id if results else None,
+        "output_file_id": (record.output_file_id if results else None) or absent,
+        "error_file_id": (record.error_file_id if results else None) or absent,
         "created_at": int(record.created),
         "in_progress_at": _stamp(state.in_progress_at),
-        "expires_at": int(record.created + (DAY if window is None else window)),
+        "expires_at": int(record.created + lifetime),
         "finalizing_at": _stamp(state.finalizing_at),
         "completed_at": _stamp(state.completed_at),
         "failed_at": _stamp(state.failed_at),
@@ -191,6 +298,26 @@ def batch_json(record: BatchRecord, state: Progress) -> dict[str, Any]:
         "usage": usage,
         "metadata": record.metadata,
     }
+    if not dialect.batch_model_usage:
+        del data["model"], data["usage"]
+    return data
+
+
+def _list_json(
+    data: list[dict[str, Any]], has_more: bool, dialect: Dialect = OPENAI
+) -> dict[str, Any]:
+    if not dialect.paged_lists:
+        return {"object": "list", "data": data}
+    page: dict[str, Any] = {"object": "list"} if dialect.list_object else {}
+    page.update(
+        {
+            "data": data,
+            "first_id": data[0]["id"] if data else None,
+            "last_id": data[-1]["id"] if data else None,
+            "has_more": has_more,
+        }
+    )
+    return page
 
 
 # files
@@ -212,7 +339,12 @@ async def _receive_file(part: BodyPartReader, sink: FileSink) -> None:
             raise ApiError(413, "File is too large. The maximum size is 512 MB.", param="file")
 
 
-def _file_expiry(fields: dict[str, str], created_at: int) -> int | None:
+def _file_expiry(fields: dict[str, str], created_at: int, dialect: Dialect = OPENAI) -> int | None:
+    if dialect.dotted_expiry:
+        for name in ("anchor", "seconds"):
+            dotted = fields.pop(f"expires_after.{name}", None)
+            if dotted is not None:
+                fields.setdefault(f"expires_after[{name}]", dotted)
     anchor = fields.get("expires_after[anchor]")
     seconds = fields.get("expires_after[seconds]")
     if anchor is None and seconds is None:
@@ -221,64 +353,15 @@ def _file_expiry(fields: dict[str, str], created_at: int) -> int | None:
         raise ApiError(
             400, "expires_after[anchor] must be 'created_at'.", param="expires_after[anchor]"
         )
+    low, high = dialect.file_ttl
     ttl = int(seconds) if seconds is not None and seconds.strip().isdigit() else -1
-    if not MIN_TTL <= ttl <= MAX_TTL:
+    if not low <= ttl <= high:
         raise ApiError(
             400,
-            f"expires_after[seconds] must be an integer from {MIN_TTL} to {MAX_TTL}.",
+            f"expires_after[seconds] must be an integer from {low} to {high}.",
             param="expires_after[seconds]",
         )
     return created_at + ttl
-
-
-async def upload_file(request: web.Request) -> web.Response:
-    """``POST /files``: store a multipart upload, streamed to disk."""
-    store = request.app[STORE]
-    if not request.content_type.startswith("multipart/"):
-        raise ApiError(400, "The request must be multipart/form-data.")
-    fields: dict[str, str] = {}
-    filename: str | None = None
-    with store.new_file() as sink:
-        try:
-            reader = await request.multipart()
-            while (part := await reader.next()) is not None:
-                if not isinstance(part, BodyPartReader):
-                    raise ApiError(400, "Nested multipart bodies are not supported.")
-                if part.name == "file":
-                    if filename is not None:
-                        raise ApiError(400, "Only one file may be uploaded at a time.")
-                    filename = part.filename or "file"
-                    await _receive_file(part, sink)
-                elif part.name:
-                    fields[part.name] = await _read_field(part)
-                else:
-                    await part.release()
-        except ValueError as exc:
-            raise ApiError(400, f"Malformed multipart body: {exc}") from None
-        if filename is None:
-            raise ApiError(400, "Missing required parameter: 'file'.", param="file")
-        purpose = fields.get("purpose")
-        if purpose is None:
-            raise ApiError(400, "Missing required parameter: 'purpose'.", param="purpose")
-        if purpose not in FILE_PURPOSES:
-            raise ApiError(
-                400,
-                f"Invalid value for 'purpose': '{purpose}'. "
-                f"Expected one of {', '.join(FILE_PURPOSES)}.",
-                param="purpose",
-            )
-        if purpose == "batch" and not filename.endswith(".jsonl"):
-            raise ApiError(400, "Invalid file format for Batch API. Must be .jsonl", param="file")
-        created_at = int(store.clock.now())
-        expires_at = _file_expiry(fields, created_at)
-        record = await asyncio.to_thread(
-            sink.commit,
-            filename=filename,
-            purpose=purpose,
-            created_at=created_at,
-            expires_at=expires_at,
-        )
-    return web.json_response(file_json(record))
 
 
 def _no_file(file_id: str) -> ApiError:
@@ -298,63 +381,6 @@ def _int_param(request: web.Request, name: str, default: int, low: int, high: in
             400, f"Invalid '{name}': expected an integer from {low} to {high}.", param=name
         )
     return value
-
-
-async def list_files(request: web.Request) -> web.Response:
-    """``GET /files``: list stored files (after, limit, order, purpose)."""
-    store = request.app[STORE]
-    limit = _int_param(request, "limit", FILE_LIST_MAX, 1, FILE_LIST_MAX)
-    order = request.query.get("order", "desc")
-    if order not in ("asc", "desc"):
-        raise ApiError(400, "Invalid 'order': expected 'asc' or 'desc'.", param="order")
-    purpose = request.query.get("purpose")
-    records = await asyncio.to_thread(store.list_files)
-    if order == "asc":
-        records.reverse()
-    if purpose is not None:
-        records = [record for record in records if record.purpose == purpose]
-    after = request.query.get("after")
-    page = paginate(records, lambda record: record.id, after, limit)
-    if page is None:
-        raise _no_file(str(after))
-    items, has_more = page
-    return web.json_response(_list_json([file_json(record) for record in items], has_more))
-
-
-def _list_json(data: list[dict[str, Any]], has_more: bool) -> dict[str, Any]:
-    return {
-        "object": "list",
-        "data": data,
-        "first_id": data[0]["id"] if data else None,
-        "last_id": data[-1]["id"] if data else None,
-        "has_more": has_more,
-    }
-
-
-async def retrieve_file(request: web.Request) -> web.Response:
-    """``GET /files/{id}``."""
-    file_id = request.match_info["file_id"]
-    record = await asyncio.to_thread(request.app[STORE].get_file, file_id)
-    if record is None:
-        raise _no_file(file_id)
-    return web.json_response(file_json(record))
-
-
-async def delete_file(request: web.Request) -> web.Response:
-    """``DELETE /files/{id}``."""
-    file_id = request.match_info["file_id"]
-    if not await asyncio.to_thread(request.app[STORE].delete_file, file_id):
-        raise _no_file(file_id)
-    return web.json_response({"id": file_id, "object": "file", "deleted": True})
-
-
-async def file_content(request: web.Request) -> web.StreamResponse:
-    """``GET /files/{id}/content``: the stored bytes, streamed from disk."""
-    file_id = request.match_info["file_id"]
-    path = await asyncio.to_thread(request.app[STORE].file_path, file_id)
-    if path is None:
-        raise _no_file(file_id)
-    return await send_file(request, path)
 
 
 # batches
@@ -395,47 +421,19 @@ def _check_output_expiry(value: object) -> dict[str, Any] | None:
     )
 
 
-async def create_batch(request: web.Request) -> web.Response:
-    """``POST /batches``: create a batch; its input is validated as the batch proceeds."""
-    body = await read_json(request)
-    input_file_id = body.get("input_file_id")
-    if not isinstance(input_file_id, str) or not input_file_id:
-        raise ApiError(400, "Missing required parameter: 'input_file_id'.", param="input_file_id")
-    endpoint = body.get("endpoint")
-    if endpoint not in SPEC_ENDPOINTS:
-        raise ApiError(
-            400,
-            f"Invalid value for 'endpoint': {endpoint!r}. "
-            f"Expected one of {', '.join(SPEC_ENDPOINTS)}.",
-            param="endpoint",
-        )
-    assert isinstance(endpoint, str)
-    if endpoint not in ANSWERED_ENDPOINTS:
-        raise ApiError(400, f"The emulator does not answer {endpoint} requests.", param="endpoint")
-    if body.get("completion_window") != "24h":
-        raise ApiError(
-            400,
-            f"Invalid value for 'completion_window': {body.get('completion_window')!r}. "
-            "Supported values are: '24h'.",
-            param="completion_window",
-        )
-    metadata = _check_metadata(body.get("metadata"))
-    output_expiry = _check_output_expiry(body.get("output_expires_after"))
-    store = request.app[STORE]
-    config = request.app[CONFIG]
-    payload = await asyncio.to_thread(
-        _create, store, config, input_file_id, endpoint, metadata, output_expiry
-    )
-    return web.json_response(payload)
+def _no_batch(batch_id: str) -> ApiError:
+    return ApiError(404, f"No batch found with id '{batch_id}'.")
 
 
 def _create(
     store: Store,
     config: EmulatorConfig,
+    dialect: Dialect,
     input_file_id: str,
     endpoint: str,
     metadata: dict[str, str] | None,
-    output_expiry: dict[str, Any] | None,
+    options: dict[str, Any],
+    window_error: dict[str, Any] | None,
 ) -> dict[str, Any]:
     file = store.get_file(input_file_id)
     if file is None:
@@ -452,65 +450,286 @@ def _create(
     if snapshot is None:
         raise ApiError(400, f"No file found with id '{input_file_id}'.", param="input_file_id")
     try:
-        scan = scan_input(snapshot, endpoint)
+        scan = scan_input(snapshot, endpoint, dialect=dialect)
+        timings = Timings.from_config(config)
+        if not dialect.expires:
+            timings = attrs.evolve(timings, window=None)
         record = BatchRecord(
             id=batch_id,
-            provider=PROVIDER,
+            provider=dialect.provider,
             endpoint=endpoint,
             input_file_id=input_file_id,
             created=store.clock.now(),
             seq=0,
-            timings=Timings.from_config(config),
+            timings=timings,
             total=scan.total,
             model=scan.model,
             failing=scan.failing,
-            validation_errors=scan.errors,
+            validation_errors=[window_error, *scan.errors] if window_error else scan.errors,
             metadata=metadata,
-            options={"output_expires_after": output_expiry} if output_expiry else {},
+            options=options,
         )
         state = store.add_batch(record)
     except BaseException:
         store.discard_snapshot(batch_id)
         raise
-    return batch_json(record, state)
+    return batch_json(record, state, dialect)
 
 
-def _no_batch(batch_id: str) -> ApiError:
-    return ApiError(404, f"No batch found with id '{batch_id}'.")
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-async def retrieve_batch(request: web.Request) -> web.Response:
-    """``GET /batches/{id}``."""
-    batch_id = request.match_info["batch_id"]
-    found = await asyncio.to_thread(request.app[STORE].get_batch, batch_id)
-    if found is None:
-        raise _no_batch(batch_id)
-    return web.json_response(batch_json(*found))
+class _Api:
+    """The route handlers of one surface of one dialect."""
 
+    def __init__(self, dialect: Dialect, surface: Surface) -> None:
+        self.dialect = dialect
+        self.surface = surface
 
-async def list_batches(request: web.Request) -> web.Response:
-    """``GET /batches``: newest first (after, limit)."""
-    config = request.app[CONFIG]
-    limit = _int_param(request, "limit", config.page_size_default, 1, BATCH_LIST_MAX)
-    batches = await asyncio.to_thread(request.app[STORE].list_batches)
-    after = request.query.get("after")
-    page = paginate(batches, lambda item: item[0].id, after, limit)
-    if page is None:
-        raise ApiError(400, f"No batch found with id '{after}'.", param="after")
-    items, has_more = page
-    return web.json_response(_list_json([batch_json(*item) for item in items], has_more))
+    def add_routes(self, app: web.Application, root: str) -> None:
+        routes: list[tuple[str, str, Handler]] = [
+            ("POST", "/files", self.upload_file),
+            ("GET", "/files", self.list_files),
+            ("GET", "/files/{file_id}", self.retrieve_file),
+            ("DELETE", "/files/{file_id}", self.delete_file),
+            ("GET", "/files/{file_id}/content", self.file_content),
+            ("POST", "/batches", self.create_batch),
+            ("GET", "/batches", self.list_batches),
+            ("GET", "/batches/{batch_id}", self.retrieve_batch),
+            ("POST", "/batches/{batch_id}/cancel", self.cancel_batch),
+        ]
+        for method, path, handler in routes:
+            app.router.add_route(method, root + path, self._guard(handler))
 
+    def _guard(self, handler: Handler) -> Handler:
+        if not self.surface.api_version:
+            return handler
 
-async def cancel_batch(request: web.Request) -> web.Response:
-    """``POST /batches/{id}/cancel``."""
-    batch_id = request.match_info["batch_id"]
-    try:
-        found = await asyncio.to_thread(request.app[STORE].cancel_batch, batch_id)
-    except CancelRejectedError as exc:
-        raise ApiError(409, f"Cannot cancel a batch with status '{exc.status}'.") from None
-    if found is None:
-        raise _no_batch(batch_id)
-    return web.json_response(batch_json(*found))
+        async def versioned(request: web.Request) -> web.StreamResponse:
+            if not request.query.get("api-version"):
+                # What Azure answers without api-version on the dated API (unverified).
+                raise ApiError(404, "Resource not found", type="gateway", code="404")
+            return await handler(request)
+
+        return versioned
+
+    # files
+
+    async def upload_file(self, request: web.Request) -> web.Response:
+        """``POST /files``: store a multipart upload, streamed to disk."""
+        dialect = self.dialect
+        store = request.app[STORE]
+        if not request.content_type.startswith("multipart/"):
+            raise ApiError(400, "The request must be multipart/form-data.")
+        fields: dict[str, str] = {}
+        filename: str | None = None
+        with store.new_file() as sink:
+            try:
+                reader = await request.multipart()
+                while (part := await reader.next()) is not None:
+                    if not isinstance(part, BodyPartReader):
+                        raise ApiError(400, "Nested multipart bodies are not supported.")
+                    if part.name == "file":
+                        if filename is not None:
+                            raise ApiError(400, "Only one file may be uploaded at a time.")
+                        filename = part.filename or "file"
+                        await _receive_file(part, sink)
+                    elif part.name:
+                        fields[part.name] = await _read_field(part)
+                    else:
+                        await part.release()
+            except ValueError as exc:
+                raise ApiError(400, f"Malformed multipart body: {exc}") from None
+            if filename is None:
+                raise ApiError(400, "Missing required parameter: 'file'.", param="file")
+            purpose = fields.get("purpose")
+            if purpose is None:
+                raise ApiError(400, "Missing required parameter: 'purpose'.", param="purpose")
+            if purpose not in dialect.file_purposes:
+                raise ApiError(
+                    400,
+                    f"Invalid value for 'purpose': '{purpose}'. "
+                    f"Expected one of {', '.join(dialect.file_purposes)}.",
+                    param="purpose",
+                )
+            if purpose == "batch" and not filename.endswith(".jsonl"):
+                raise ApiError(
+                    400, "Invalid file format for Batch API. Must be .jsonl", param="file"
+                )
+            created_at = int(store.clock.now())
+            expires_at = _file_expiry(fields, created_at, dialect)
+            record = await asyncio.to_thread(
+                sink.commit,
+                filename=filename,
+                purpose=purpose,
+                created_at=created_at,
+                expires_at=expires_at,
+            )
+        return web.json_response(file_json(record, dialect))
+
+    async def list_files(self, request: web.Request) -> web.Response:
+        """``GET /files``: list stored files (after, limit, order, purpose)."""
+        dialect = self.dialect
+        store = request.app[STORE]
+        records = await asyncio.to_thread(store.list_files)
+        if not dialect.paged_lists:
+            return web.json_response(
+                _list_json([file_json(r, dialect) for r in records], False, dialect)
+            )
+        limit = _int_param(request, "limit", FILE_LIST_MAX, 1, FILE_LIST_MAX)
+        order = request.query.get("order", "desc")
+        if order not in ("asc", "desc"):
+            raise ApiError(400, "Invalid 'order': expected 'asc' or 'desc'.", param="order")
+        purpose = request.query.get("purpose")
+        if order == "asc":
+            records.reverse()
+        if purpose is not None:
+            records = [record for record in records if record.purpose == purpose]
+        after = request.query.get("after")
+        page = paginate(records, lambda record: record.id, after, limit)
+        if page is None:
+            raise _no_file(str(after))
+        items, has_more = page
+        return web.json_response(
+            _list_json([file_json(record, dialect) for record in items], has_more, dialect)
+        )
+
+    async def retrieve_file(self, request: web.Request) -> web.Response:
+        """``GET /files/{id}``."""
+        file_id = request.match_info["file_id"]
+        record = await asyncio.to_thread(request.app[STORE].get_file, file_id)
+        if record is None:
+            raise _no_file(file_id)
+        return web.json_response(file_json(record, self.dialect))
+
+    async def delete_file(self, request: web.Request) -> web.Response:
+        """``DELETE /files/{id}``."""
+        file_id = request.match_info["file_id"]
+        if not await asyncio.to_thread(request.app[STORE].delete_file, file_id):
+            raise _no_file(file_id)
+        return web.json_response({"id": file_id, "object": "file", "deleted": True})
+
+    async def file_content(self, request: web.Request) -> web.StreamResponse:
+        """``GET /files/{id}/content``: the stored bytes, streamed from disk."""
+        file_id = request.match_info["file_id"]
+        path = await asyncio.to_thread(request.app[STORE].file_path, file_id)
+        if path is None:
+            raise _no_file(file_id)
+        return await send_file(request, path)
+
+    # batches
+
+    async def create_batch(self, request: web.Request) -> web.Response:
+        """``POST /batches``: create a batch; its input is validated as the batch proceeds."""
+        dialect = self.dialect
+        body = await read_json(request)
+        input_file_id = body.get("input_file_id")
+        if not isinstance(input_file_id, str) or not input_file_id:
+            raise ApiError(
+                400, "Missing required parameter: 'input_file_id'.", param="input_file_id"
+            )
+        endpoint = body.get("endpoint")
+        if endpoint not in dialect.endpoints:
+            raise ApiError(
+                400,
+                f"Invalid value for 'endpoint': {endpoint!r}. "
+                f"Expected one of {', '.join(dialect.endpoints)}.",
+                param="endpoint",
+            )
+        assert isinstance(endpoint, str)
+        if dialect.canonical(endpoint) not in ANSWERED_ENDPOINTS:
+            raise ApiError(
+                400, f"The emulator does not answer {endpoint} requests.", param="endpoint"
+            )
+        window = body.get("completion_window")
+        seconds = dialect.window(window)
+        window_error: dict[str, Any] | None = None
+        if seconds is None and not dialect.window_fails_job:
+            raise ApiError(
+                400,
+                f"Invalid value for 'completion_window': {window!r}. "
+                + (
+                    "Supported values are: '24h'."
+                    if dialect.window is openai_window
+                    else "Expected a duration such as '24h' or '7d'."
+                ),
+                param="completion_window",
+            )
+        if seconds is None:
+            window_error = {
+                "code": "invalid_request",
+                "message": f"The completion_window {window!r} is not supported; use '24h'.",
+                "param": "completion_window",
+                "line": None,
+            }
+        metadata = _check_metadata(body.get("metadata"))
+        output_expiry = _check_output_expiry(body.get("output_expires_after"))
+        options: dict[str, Any] = {}
+        if output_expiry:
+            options["output_expires_after"] = output_expiry
+        if isinstance(window, str) and window != "24h":
+            options["completion_window"] = window
+            if seconds is not None:
+                options["window_seconds"] = seconds
+        store = request.app[STORE]
+        config = request.app[CONFIG]
+        payload = await asyncio.to_thread(
+            _create,
+            store,
+            config,
+            dialect,
+            input_file_id,
+            endpoint,
+            metadata,
+            options,
+            window_error,
+        )
+        return web.json_response(payload)
+
+    def _own(self, found: tuple[BatchRecord, Progress] | None) -> bool:
+        return found is not None and found[0].provider == self.dialect.provider
+
+    async def retrieve_batch(self, request: web.Request) -> web.Response:
+        """``GET /batches/{id}``."""
+        batch_id = request.match_info["batch_id"]
+        found = await asyncio.to_thread(request.app[STORE].get_batch, batch_id)
+        if found is None or not self._own(found):
+            raise _no_batch(batch_id)
+        return web.json_response(batch_json(*found, self.dialect))
+
+    async def list_batches(self, request: web.Request) -> web.Response:
+        """``GET /batches``: newest first (after, limit)."""
+        dialect = self.dialect
+        every = await asyncio.to_thread(request.app[STORE].list_batches)
+        batches = [item for item in every if item[0].provider == dialect.provider]
+        if not dialect.paged_lists:
+            return web.json_response(
+                _list_json([batch_json(*item, dialect) for item in batches], False, dialect)
+            )
+        config = request.app[CONFIG]
+        limit = _int_param(request, "limit", config.page_size_default, 1, BATCH_LIST_MAX)
+        after = request.query.get("after")
+        page = paginate(batches, lambda item: item[0].id, after, limit)
+        if page is None:
+            raise ApiError(400, f"No batch found with id '{after}'.", param="after")
+        items, has_more = page
+        return web.json_response(
+            _list_json([batch_json(*item, dialect) for item in items], has_more, dialect)
+        )
+
+    async def cancel_batch(self, request: web.Request) -> web.Response:
+        """``POST /batches/{id}/cancel``."""
+        batch_id = request.match_info["batch_id"]
+        store = request.app[STORE]
+        if not self._own(await asyncio.to_thread(store.get_batch, batch_id)):
+            raise _no_batch(batch_id)
+        try:
+            found = await asyncio.to_thread(store.cancel_batch, batch_id)
+        except CancelRejectedError as exc:
+            raise ApiError(409, f"Cannot cancel a batch with status '{exc.status}'.") from None
+        if found is None:
+            raise _no_batch(batch_id)
+        return web.json_response(batch_json(*found, self.dialect))
 
 
 # input validation
@@ -534,7 +753,7 @@ def _request_lines(path: Path) -> Iterator[tuple[int, bytes]]:
                 yield number, raw
 
 
-def scan_input(path: Path, endpoint: str) -> ScanResult:
+def scan_input(path: Path, endpoint: str, *, dialect: Dialect = OPENAI) -> ScanResult:
     """Validate a batch input file in one streaming pass, as OpenAI does while validating.
 
     Error codes: ``invalid_json_line``, ``missing_custom_id``, ``duplicate_custom_id``,
@@ -546,6 +765,7 @@ def scan_input(path: Path, endpoint: str) -> ScanResult:
     failing: list[int] = []
     model: str | None = None
     count = 0
+    wanted = dialect.canonical(endpoint)
 
     def report(code: str, message: str, line: int | None) -> None:
         if len(errors) < MAX_REPORTED_ERRORS:
@@ -574,11 +794,11 @@ def scan_input(path: Path, endpoint: str) -> ScanResult:
             seen.add(custom_id)
         if item.get("method") != "POST":
             report("invalid_method", f"Line {number}: 'method' must be 'POST'.", number)
-        if item.get("url") != endpoint:
+        url = item.get("url")
+        if not isinstance(url, str) or dialect.canonical(url) != wanted:
             report(
                 "url_mismatch",
-                f"Line {number}: the url {item.get('url')!r} does not match the batch "
-                f"endpoint '{endpoint}'.",
+                f"Line {number}: the url {url!r} does not match the batch endpoint '{endpoint}'.",
                 number,
             )
         body = item.get("body")
@@ -600,10 +820,10 @@ def scan_input(path: Path, endpoint: str) -> ScanResult:
             failing.append(index)
     if count == 0:
         report("empty_file", "The input file has no requests.", None)
-    elif count > MAX_REQUESTS:
+    elif count > dialect.max_requests:
         report(
             "too_many_tasks",
-            f"The input file has {count} requests; a batch takes at most {MAX_REQUESTS}.",
+            f"The input file has {count} requests; a batch takes at most {dialect.max_requests}.",
             None,
         )
     return ScanResult(total=count, model=model, failing=failing, errors=errors)
@@ -632,38 +852,21 @@ def _failure(body: dict[str, Any]) -> _Failure | None:
     return None
 
 
-class _PairSwap:
-    """Writes lines with each adjacent pair swapped, so results are not in input order."""
-
-    def __init__(self, sink: FileSink) -> None:
-        self._sink = sink
-        self._held: bytes | None = None
-        self.count = 0
-
-    def push(self, line: dict[str, Any]) -> None:
-        data = json.dumps(line, ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
-        self.count += 1
-        if self._held is None:
-            self._held = data
-            return
-        self._sink.write(data)
-        self._sink.write(self._held)
-        self._held = None
-
-    def flush(self) -> None:
-        if self._held is not None:
-            self._sink.write(self._held)
-            self._held = None
-
-
 def write_results(
     store: Store, record: BatchRecord, processed: int, finished_at: float
 ) -> Settlement:
     """Answer the first `processed` requests of a batch into its output and error files."""
+    return _write_results(OPENAI, store, record, processed, finished_at)
+
+
+def _write_results(
+    dialect: Dialect, store: Store, record: BatchRecord, processed: int, finished_at: float
+) -> Settlement:
     created = int(record.created + record.timings.validating)
     input_tokens = output_tokens = 0
+    answer_for = _ANSWERS[dialect.canonical(record.endpoint)]
     with store.new_file() as output, store.new_file() as error:
-        successes, failures = _PairSwap(output), _PairSwap(error)
+        successes, failures = PairSwap(output), PairSwap(error)
         for index, (_number, raw) in enumerate(_request_lines(store.input_path(record))):
             if index >= processed:
                 break
@@ -671,21 +874,26 @@ def write_results(
             custom_id: str = item["custom_id"]
             body: dict[str, Any] = item["body"]
             seed = hashlib.sha256(f"{record.id}\0{custom_id}".encode()).hexdigest()
-            line_id, request_id = f"batch_req_{seed[:32]}", f"req_{seed[32:64]}"
+            request_id = (
+                str(uuid.UUID(seed[32:64])) if dialect.uuid_request_ids else f"req_{seed[32:64]}"
+            )
+            head: dict[str, Any] = {}
+            if dialect.line_ids:
+                head["id"] = f"{dialect.line_id_prefix}{seed[:32]}"
+            head["custom_id"] = custom_id
             failure = _failure(body)
             if failure is None:
-                answer = _ANSWERS[record.endpoint](body, seed, created)
+                answer = answer_for(body, seed, created)
+                if dialect.decorate_body is not None:
+                    dialect.decorate_body(answer.body, seed)
                 input_tokens += answer.input_tokens
                 output_tokens += answer.output_tokens
                 response = {"status_code": 200, "request_id": request_id, "body": answer.body}
-                successes.push(
-                    {"id": line_id, "custom_id": custom_id, "response": response, "error": None}
-                )
+                successes.push({**head, "response": response, "error": None})
             elif failure.status is None:
                 failures.push(
                     {
-                        "id": line_id,
-                        "custom_id": custom_id,
+                        **head,
                         "response": None,
                         "error": {"code": "emulated_error", "message": failure.message},
                     }
@@ -705,17 +913,15 @@ def write_results(
                     "request_id": request_id,
                     "body": envelope,
                 }
-                failures.push(
-                    {"id": line_id, "custom_id": custom_id, "response": response, "error": None}
-                )
+                failures.push({**head, "response": response, "error": None})
         successes.flush()
         failures.flush()
         expiry = record.options.get("output_expires_after")
         ttl = expiry["seconds"] if isinstance(expiry, dict) else DEFAULT_FILE_TTL
         stamp = int(finished_at)
 
-        def commit(sink: FileSink, lines: _PairSwap, suffix: str) -> str | None:
-            if lines.count == 0:
+        def commit(sink: FileSink, lines: PairSwap, suffix: str, always: bool) -> str | None:
+            if lines.count == 0 and not always:
                 return None
             return sink.commit(
                 filename=f"{record.id}_{suffix}.jsonl",
@@ -724,8 +930,8 @@ def write_results(
                 expires_at=stamp + ttl,
             ).id
 
-        output_id = commit(output, successes, "output")
-        error_id = commit(error, failures, "error")
+        output_id = commit(output, successes, "output", False)
+        error_id = commit(error, failures, "error", dialect.always_error_file)
     return Settlement(output_id, error_id, input_tokens, output_tokens)
 
 

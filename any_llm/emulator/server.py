@@ -17,7 +17,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 from multidict import CIMultiDict, CIMultiDictProxy
 
-from . import openai
+from . import anthropic, azureopenai, gemini, groq, mistral, openai, together
 from .clock import Clock, SystemClock
 from .config import EmulatorConfig
 from .faults import Fault, FaultSet
@@ -229,7 +229,15 @@ async def _add_request_id(request: web.Request, response: web.StreamResponse) ->
         response.headers["x-request-id"] = context.request_id
 
 
-MOUNTS: tuple[ProviderMount, ...] = (openai.MOUNT,)
+MOUNTS: tuple[ProviderMount, ...] = (
+    openai.MOUNT,
+    mistral.MOUNT,
+    anthropic.MOUNT,
+    gemini.MOUNT,
+    azureopenai.MOUNT,
+    groq.MOUNT,
+    together.MOUNT,
+)
 """Every emulated provider. A new provider adds its module's MOUNT here."""
 
 
@@ -425,6 +433,11 @@ class Emulator:
             for record in self.store.list_files()
         ]
 
-    def batches(self) -> list[dict[str, Any]]:
-        """Every batch as the OpenAI API would return it now, newest first."""
-        return [openai.batch_json(record, state) for record, state in self.store.list_batches()]
+    def batches(self, provider: str | None = None) -> list[dict[str, Any]]:
+        """Every batch (of ``provider``, if given), newest first, in OpenAI's shape whatever
+        its provider, with the provider's name under ``"provider"``: one view for tests."""
+        return [
+            {**openai.batch_json(record, state), "provider": record.provider}
+            for record, state in self.store.list_batches()
+            if provider is None or record.provider == provider
+        ]

@@ -40,6 +40,7 @@ __all__ = [
     "CancelRejectedError",
     "FileRecord",
     "FileSink",
+    "PairSwap",
     "Progress",
     "ResultWriter",
     "Settlement",
@@ -324,9 +325,16 @@ class FileSink:
         self._size += len(data)
 
     def commit(
-        self, *, filename: str, purpose: str, created_at: int, expires_at: int | None
+        self,
+        *,
+        filename: str,
+        purpose: str,
+        created_at: int,
+        expires_at: int | None,
+        file_id: str | None = None,
     ) -> FileRecord:
-        """Store the file and return its record."""
+        """Store the file and return its record (under `file_id` when the id was handed out
+        before the bytes arrived, as with a presigned upload)."""
         self._handle.close()
         self._done = True
         return self._store._add_file(
@@ -337,6 +345,7 @@ class FileSink:
             sha256=self._hash.hexdigest(),
             created_at=created_at,
             expires_at=expires_at,
+            file_id=file_id,
         )
 
     def discard(self) -> None:
@@ -428,10 +437,11 @@ class Store:
         sha256: str,
         created_at: int,
         expires_at: int | None,
+        file_id: str | None = None,
     ) -> FileRecord:
         with self._lock:
             record = FileRecord(
-                id="file-" + secrets.token_hex(12),
+                id=file_id if file_id is not None else "file-" + secrets.token_hex(12),
                 filename=filename,
                 purpose=purpose,
                 bytes=size,
@@ -546,6 +556,16 @@ class Store:
                 (attrs.evolve(record), state) for record, state in zip(records, states, strict=True)
             ]
 
+    def delete_batch(self, batch_id: str) -> bool:
+        """Forget a batch (its result files stay); False when there is none."""
+        with self._lock:
+            record = self._batches.pop(batch_id, None)
+            if record is None:
+                return False
+            (self._batches_dir / f"{batch_id}.json").unlink(missing_ok=True)
+            self._input_path(batch_id).unlink(missing_ok=True)
+            return True
+
     def cancel_batch(self, batch_id: str) -> tuple[BatchRecord, Progress] | None:
         """Ask for a batch to be cancelled and return it as the cancel call reports it.
 
@@ -590,3 +610,28 @@ class Store:
         record.settled = True
         self._save_batch(record)
         self._input_path(record.id).unlink(missing_ok=True)
+
+
+class PairSwap:
+    """Writes JSON lines with each adjacent pair swapped, so that results are not in input
+    order (clients must join on their ids, as with the real providers)."""
+
+    def __init__(self, sink: FileSink) -> None:
+        self._sink = sink
+        self._held: bytes | None = None
+        self.count = 0
+
+    def push(self, line: dict[str, Any]) -> None:
+        data = json.dumps(line, ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
+        self.count += 1
+        if self._held is None:
+            self._held = data
+            return
+        self._sink.write(data)
+        self._sink.write(self._held)
+        self._held = None
+
+    def flush(self) -> None:
+        if self._held is not None:
+            self._sink.write(self._held)
+            self._held = None

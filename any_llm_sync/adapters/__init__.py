@@ -14,8 +14,24 @@ from .base import BatchAdapter
 def make_adapter(spec: ProviderSpec, http: HTTPClient) -> BatchAdapter:
     """The adapter speaking ``spec.provider``'s batch protocol over ``http`` (each adapter's
     module is imported on first use)."""
-    if spec.provider is LLMProvider.OPENAI:
+    if spec.openai_protocol is not None:  # OpenAI and the providers speaking its protocol
         from .openai import OpenAIAdapter
 
-        return OpenAIAdapter(http)
+        return OpenAIAdapter(http, spec.openai_protocol)
+    if spec.provider is LLMProvider.MISTRAL:
+        from .mistral import MistralAdapter
+
+        return MistralAdapter(http)
+    if spec.provider is LLMProvider.ANTHROPIC:
+        from .anthropic import AnthropicAdapter
+
+        return AnthropicAdapter(http)
+    if spec.provider is LLMProvider.GEMINI:
+        from .gemini import GeminiAdapter
+
+        return GeminiAdapter(http)
+    if spec.provider is LLMProvider.TOGETHER:
+        from .together import TogetherAdapter
+
+        return TogetherAdapter(http)
     raise AssertionError(f"no adapter for {spec.provider}")

@@ -43,7 +43,8 @@ class BatchAdapter(Protocol):
         ...
 
     def release_input(self, input_ref: InputRef, *, created: bool) -> None:
-        """Clean up after the create: staged files always, uploads if no batch was created."""
+        """Clean up at the provider after the create (an upload no batch was created from).
+        The client deletes ``input_ref.staged_path`` itself afterwards."""
         ...
 
     def retrieve_batch(self, batch_id: str) -> Batch:

@@ -106,7 +106,7 @@ async def test_missing_key_and_unknown_provider(
     with pytest.raises(ConfigurationError, match="OPENAI_API_KEY"):
         await acreate_batch("openai", path, CHAT)
     with pytest.raises(
-        UnsupportedProviderError, match="supported providers: openai"
+        UnsupportedProviderError, match="supported providers: openai, mistral, anthropic, gemini"
     ):
         await acreate_batch("nope", path, CHAT, api_key=KEY)
     with pytest.raises(ConfigurationError, match="completion_window"):

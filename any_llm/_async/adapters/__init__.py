@@ -12,8 +12,24 @@ from .base import AsyncBatchAdapter
 def make_adapter(spec: ProviderSpec, http: AsyncHTTPClient) -> AsyncBatchAdapter:
     """The adapter speaking ``spec.provider``'s batch protocol over ``http`` (each adapter's
     module is imported on first use)."""
-    if spec.provider is LLMProvider.OPENAI:
+    if spec.openai_protocol is not None:  # OpenAI and the providers speaking its protocol
         from .openai import AsyncOpenAIAdapter
 
-        return AsyncOpenAIAdapter(http)
+        return AsyncOpenAIAdapter(http, spec.openai_protocol)
+    if spec.provider is LLMProvider.MISTRAL:
+        from .mistral import AsyncMistralAdapter
+
+        return AsyncMistralAdapter(http)
+    if spec.provider is LLMProvider.ANTHROPIC:
+        from .anthropic import AsyncAnthropicAdapter
+
+        return AsyncAnthropicAdapter(http)
+    if spec.provider is LLMProvider.GEMINI:
+        from .gemini import AsyncGeminiAdapter
+
+        return AsyncGeminiAdapter(http)
+    if spec.provider is LLMProvider.TOGETHER:
+        from .together import AsyncTogetherAdapter
+
+        return AsyncTogetherAdapter(http)
     raise AssertionError(f"no adapter for {spec.provider}")

@@ -41,7 +41,8 @@ class AsyncBatchAdapter(Protocol):
         ...
 
     async def arelease_input(self, input_ref: InputRef, *, created: bool) -> None:
-        """Clean up after the create: staged files always, uploads if no batch was created."""
+        """Clean up at the provider after the create (an upload no batch was created from).
+        The client deletes ``input_ref.staged_path`` itself afterwards."""
         ...
 
     async def aretrieve_batch(self, batch_id: str) -> Batch:

@@ -1,4 +1,5 @@
-"""The OpenAI batch protocol: Files + Batches."""
+"""The OpenAI batch protocol: Files + Batches, for OpenAI and every provider that speaks it
+(Azure OpenAI, Groq, DashScope, Moonshot, Nebius, Cerebras), configured by an OpenAIProtocol."""
 
 from __future__ import annotations
 
@@ -17,15 +18,19 @@ from ..http import AsyncHTTPClient
 
 
 class AsyncOpenAIAdapter:
-    """Upload, create, retrieve, cancel, list and read results on OpenAI's protocol."""
+    """Upload, create, retrieve, cancel, list and read results on OpenAI's protocol, with
+    one provider's differences (``protocol``)."""
 
-    def __init__(self, http: AsyncHTTPClient) -> None:
+    def __init__(
+        self, http: AsyncHTTPClient, protocol: wire.OpenAIProtocol = wire.OPENAI_PROTOCOL
+    ) -> None:
         self.http = http
+        self.protocol = protocol
 
     def _batch(self, data: Any) -> Batch:
         try:
-            record = wire.batch_to_record(data)
-        except TypeError as exc:
+            record = wire.batch_to_record(data, provider=self.http.provider)
+        except (TypeError, ValueError) as exc:
             raise validation_error(self.http.provider, "Batch object", exc) from exc
         return structure(record, Batch, provider=self.http.provider, what="Batch object")
 
@@ -68,6 +73,8 @@ class AsyncOpenAIAdapter:
     ) -> Batch:
         """Create the batch from the uploaded file, in one attempt."""
         assert input_ref.file_id is not None
+        if self.protocol.create_endpoint is not None:
+            endpoint = self.protocol.create_endpoint(endpoint)
         body = wire.create_body(
             input_file_id=input_ref.file_id,
             endpoint=endpoint,
@@ -104,6 +111,14 @@ class AsyncOpenAIAdapter:
 
     async def alist_batches(self, *, after: str | None, limit: int | None) -> BatchPage:
         """One page of batches, newest first."""
+        if not self.protocol.paged_list:
+            data = await self.http.ajson(self.http.request("GET", "/batches"))
+            try:
+                return wire.page_locally(
+                    data, self._batch, after=after, limit=limit, provider=self.http.provider
+                )
+            except (TypeError, ValueError) as exc:
+                raise validation_error(self.http.provider, "batch list", exc) from exc
         params: dict[str, str] = {}
         if after is not None:
             params["after"] = after
@@ -125,7 +140,9 @@ class AsyncOpenAIAdapter:
                 self.http.request("GET", f"/files/{file_id}/content")
             ):
                 number += 1
-                item = wire.parse_result_line(line, where=f"file {file_id} line {number}")
+                item = wire.parse_result_line(
+                    line, where=f"file {file_id} line {number}", provider=self.http.provider
+                )
                 if item is not None:
                     yield item
 

@@ -1,0 +1,233 @@
+"""The Together AI batch protocol: Files (purpose batch-api) + Batches."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urljoin
+
+from any_llm._converter import structure, validation_error
+from any_llm._jsonl import InputSummary
+from any_llm._providers import InputRef
+from any_llm._providers import together as wire
+from any_llm._transport import REDIRECT_STATUSES, Response, multipart_file_body
+from any_llm.errors import APIError, APIResponseValidationError
+from any_llm.types import Batch, BatchPage, BatchResultItem
+
+from ..http import AsyncHTTPClient
+
+logger = logging.getLogger("any_llm")
+
+
+class AsyncTogetherAdapter:
+    """Upload, create, retrieve, cancel, list and read results on Together's protocol.
+
+    Input lines are translated to Together's ``{custom_id, body}`` form in a staged temporary
+    file, which is what gets uploaded. Together batches carry no metadata or name, so the
+    idempotency key cannot be stamped on them: a retried create recognises its batch by the
+    input file id, which is unique to that create call (the file was uploaded just before it).
+    """
+
+    def __init__(self, http: AsyncHTTPClient) -> None:
+        self.http = http
+        self._inputs: dict[str, str] = {}
+        """Idempotency key → input file id of a create in flight (for ``afind_created``)."""
+
+    def _batch(self, data: Any) -> Batch:
+        try:
+            record = wire.batch_to_record(data)
+        except TypeError as exc:
+            raise validation_error(self.http.provider, "BatchJob object", exc) from exc
+        return structure(record, Batch, provider=self.http.provider, what="BatchJob object")
+
+    def _file_id(self, data: Any) -> str:
+        try:
+            return wire.parse_file_id(data)
+        except TypeError as exc:
+            raise validation_error(self.http.provider, "File object", exc) from exc
+
+    def _decode(self, response: Response) -> Any:
+        try:
+            return json.loads(response.content)
+        except ValueError as exc:
+            raise APIResponseValidationError(
+                f"{self.http.provider}: {response.method} {response.path} returned invalid JSON "
+                f"(HTTP {response.status}): {response.content[:200]!r}",
+                provider=self.http.provider,
+                method=response.method,
+                url=response.url,
+            ) from exc
+
+    async def aupload_input(self, summary: InputSummary) -> InputRef:
+        """Stage the translated file, then upload it (purpose batch-api)."""
+        staged = wire.stage_input(summary.path)
+        try:
+            file_id = await self.aupload_file(staged, filename=summary.path.name)
+        except BaseException:
+            staged.unlink(missing_ok=True)
+            raise
+        return InputRef(summary=summary, file_id=file_id, staged_path=staged)
+
+    async def aupload_file(self, path: Path, *, filename: str | None = None) -> str:
+        """Upload a JSONL file by the documented ``POST /files/upload`` (multipart: purpose,
+        file_name, file), streamed from disk; return its file id.
+
+        A redirect answer with ``X-Together-File-Id`` is Together's presigned flow: the bytes
+        are PUT to the ``Location`` without any credential, then ``POST
+        /files/{id}/preprocess`` makes the file usable.
+        """
+        name = wire.upload_filename(filename or path.name)
+        body = multipart_file_body(
+            wire.upload_fields(name), file_field="file", path=path, filename=name
+        )
+        request = self.http.request("POST", "/files/upload", body=body)
+        response = await self.http.asend(request, follow_redirects=False)
+        if response.status not in REDIRECT_STATUSES:
+            return self._file_id(self._decode(response))
+        target = wire.presigned_target(response.headers)
+        if target is None:
+            raise APIResponseValidationError(
+                f"{self.http.provider}: POST {request.path} answered HTTP {response.status} "
+                "without both Location and X-Together-File-Id; cannot tell where the file goes",
+                provider=self.http.provider,
+                method="POST",
+                url=response.url,
+            )
+        file_id, location = target
+        return await self._upload_presigned(path, file_id, urljoin(request.url, location))
+
+    async def _upload_presigned(self, path: Path, file_id: str, url: str) -> str:
+        body = wire.raw_file_body(path)
+        try:
+            # A presigned URL is its own credential: the request carries no client header.
+            await self.http.asend(self.http.external_request("PUT", url, body=body))
+            data = await self.http.ajson(self.http.request("POST", f"/files/{file_id}/preprocess"))
+        except APIError:
+            await self._forget_file(file_id)
+            raise
+        return self._file_id(data)
+
+    async def _forget_file(self, file_id: str) -> None:
+        try:
+            await self.adelete_file(file_id)
+        except APIError as exc:
+            logger.warning(
+                "%s: could not delete the unfinished upload %s (%s); delete it yourself",
+                self.http.provider,
+                file_id,
+                exc.__class__.__name__,
+            )
+
+    async def adelete_file(self, file_id: str) -> None:
+        """Delete an uploaded file."""
+        await self.http.asend(self.http.request("DELETE", f"/files/{file_id}"))
+
+    async def arelease_input(self, input_ref: InputRef, *, created: bool) -> None:
+        """Forget the attempt's input; delete the upload when no batch was created from it."""
+        for key, file_id in list(self._inputs.items()):
+            if file_id == input_ref.file_id:
+                del self._inputs[key]
+        if not created and input_ref.file_id:
+            await self.adelete_file(input_ref.file_id)
+
+    async def acreate_batch(
+        self,
+        *,
+        input_ref: InputRef,
+        endpoint: str,
+        completion_window: str,
+        metadata: dict[str, str] | None,
+        idempotency_key: str,
+        extra: dict[str, Any],
+    ) -> Batch:
+        """Create the batch from the uploaded file, in one attempt (no metadata: Together has
+        none, and the client refuses it before anything is sent)."""
+        assert input_ref.file_id is not None
+        self._inputs[idempotency_key] = input_ref.file_id
+        body = wire.create_body(
+            input_file_id=input_ref.file_id,
+            endpoint=endpoint,
+            completion_window=completion_window,
+            model=input_ref.summary.model,
+            extra=extra,
+        )
+        request = self.http.request("POST", "/batches", json_body=body)
+        data = await self.http.ajson(request, retry=False)
+        try:
+            job, warning = wire.created_job(data)
+        except TypeError as exc:
+            raise validation_error(self.http.provider, "create answer", exc) from exc
+        if job is None:
+            raise APIError(
+                f"{self.http.provider}: POST {request.path} created no batch: "
+                f"{warning or 'no reason given'}",
+                provider=self.http.provider,
+                method="POST",
+                url=request.url,
+            )
+        batch = self._batch(job)
+        if warning:
+            logger.warning(
+                "%s: batch %s created with a warning: %s", batch.provider, batch.id, warning
+            )
+        return batch
+
+    async def afind_created(self, idempotency_key: str) -> Batch | None:
+        """The batch created from the input file of the create attempt stamped with the key."""
+        file_id = self._inputs.get(idempotency_key)
+        if file_id is None:
+            return None
+        for batch in await self._all_batches():
+            if batch.input_file_id == file_id:
+                return batch
+        return None
+
+    async def _all_batches(self) -> list[Batch]:
+        data = await self.http.ajson(self.http.request("GET", "/batches"))
+        try:
+            return wire.parse_list(data, self._batch)
+        except TypeError as exc:
+            raise validation_error(self.http.provider, "batch list", exc) from exc
+
+    async def aretrieve_batch(self, batch_id: str) -> Batch:
+        """The batch's current state."""
+        return self._batch(await self.http.ajson(self.http.request("GET", f"/batches/{batch_id}")))
+
+    async def acancel_batch(self, batch_id: str) -> Batch:
+        """Ask Together to cancel the batch."""
+        return self._batch(
+            await self.http.ajson(self.http.request("POST", f"/batches/{batch_id}/cancel"))
+        )
+
+    async def alist_batches(self, *, after: str | None, limit: int | None) -> BatchPage:
+        """One page of batches, newest first. Together lists every batch at once; the pages
+        (``after`` = the last id of the previous one) are cut here."""
+        return wire.page_of(await self._all_batches(), after=after, limit=limit)
+
+    async def aiter_results(self, batch: Batch) -> AsyncIterator[BatchResultItem]:
+        """Every line of the output file, then of the error file (either may be absent)."""
+        for file_id in (batch.output_file_id, batch.error_file_id):
+            if not file_id:
+                continue
+            number = 0
+            async for line in self.http.aiter_lines(
+                self.http.request("GET", f"/files/{file_id}/content")
+            ):
+                number += 1
+                item = wire.parse_result_line(line, where=f"file {file_id} line {number}")
+                if item is not None:
+                    yield item
+
+    async def aiter_input_custom_ids(self, batch: Batch) -> AsyncIterator[str]:
+        """The custom_ids of the batch's input file, read back from Together (Together reports
+        no request counts, so this is read whenever ``input_file_path`` is not given)."""
+        if not batch.input_file_id:
+            return
+        request = self.http.request("GET", f"/files/{batch.input_file_id}/content")
+        async for line in self.http.aiter_lines(request):
+            custom_id = wire.input_custom_id(line)
+            if custom_id is not None:
+                yield custom_id

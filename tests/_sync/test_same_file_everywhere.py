@@ -26,7 +26,10 @@ MODELS = {
     "groq": "llama-3.1-8b-instant",
     "together": "meta-llama/Llama-3.3-70B-Instruct-Turbo",
 }
-PIXEL = "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8AAAAMBAQAYjgVBAAAAAElFTkSuQmCC"
+PIXEL = (  # a 1x1 PNG
+    "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8AAAAMB"
+    "AQAYjgVBAAAAAElFTkSuQmCC"
+)
 TOOLS = [
     {
         "type": "function",

@@ -31,6 +31,7 @@ def write_requests(
     model: str = MODEL,
     fail: tuple[int, ...] = (),
     error: tuple[int, ...] = (),
+    max_tokens: int | None = None,
 ) -> list[str]:
     """Write ``count`` requests; indexes in ``fail``/``error`` carry the emulator's markers."""
     ids = []
@@ -48,6 +49,8 @@ def write_requests(
                 body = {"model": model, "input": text}
             else:
                 body = {"model": model, "messages": [{"role": "user", "content": text}]}
+                if max_tokens is not None:
+                    body["max_tokens"] = max_tokens
             out.write(
                 json.dumps(
                     {"custom_id": custom_id, "method": "POST", "url": endpoint, "body": body}

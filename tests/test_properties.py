@@ -1,0 +1,171 @@
+"""Property-based tests: random and malformed input gives a valid result or one of our
+documented errors, never an unexpected exception (validator, translators, result parsers)."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from any_llm._jsonl import TranslationError, validate_input_file
+from any_llm._providers import anthropic, gemini, get_spec, mistral, openai, together
+from any_llm.errors import InputFileError
+from any_llm.types import Batch, BatchResultItem, BatchStatus
+
+CHAT = "/v1/chat/completions"
+PROVIDERS = ("openai", "mistral", "anthropic", "gemini", "together", "groq", "azureopenai")
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4)
+    ),
+    max_leaves=20,
+)
+roles = st.sampled_from(["system", "developer", "user", "assistant", "tool", "function", "x"])
+parts = st.one_of(
+    st.fixed_dictionaries({"type": st.just("text"), "text": st.text(max_size=20)}),
+    st.fixed_dictionaries(
+        {
+            "type": st.just("image_url"),
+            "image_url": st.fixed_dictionaries(
+                {"url": st.sampled_from(["data:image/png;base64,AAAA", "https://x/y.png", ""])}
+            ),
+        }
+    ),
+    json_values,
+)
+messages = st.lists(
+    st.fixed_dictionaries(
+        {"role": roles},
+        optional={
+            "content": st.one_of(st.text(max_size=20), st.lists(parts, max_size=3), json_values),
+            "tool_calls": json_values,
+            "tool_call_id": st.text(max_size=5),
+            "name": st.text(max_size=5),
+        },
+    ),
+    max_size=4,
+)
+bodies = st.fixed_dictionaries(
+    {"model": st.sampled_from(["m", "gpt-4o-mini", "gemini-2.5-flash", "claude-3-5-haiku"])},
+    optional={
+        "messages": st.one_of(messages, json_values),
+        "max_tokens": st.one_of(st.integers(-2, 100_000), json_values),
+        "max_completion_tokens": st.integers(-2, 100),
+        "temperature": st.one_of(st.floats(-1, 3, allow_nan=False), json_values),
+        "top_p": st.floats(0, 1),
+        "stop": st.one_of(st.text(max_size=5), st.lists(st.text(max_size=5), max_size=5)),
+        "seed": st.integers(),
+        "n": st.integers(0, 3),
+        "tools": json_values,
+        "tool_choice": json_values,
+        "response_format": st.one_of(
+            json_values,
+            st.fixed_dictionaries(
+                {"type": st.sampled_from(["text", "json_object", "json_schema"])},
+                optional={"json_schema": json_values},
+            ),
+        ),
+        "logprobs": st.booleans(),
+        "user": st.text(max_size=5),
+        "stream": st.booleans(),
+        "metadata": json_values,
+        "unknown_field": json_values,
+    },
+)
+
+
+def _line(custom_id: str, body: dict[str, Any]) -> dict[str, Any]:
+    return {"custom_id": custom_id, "method": "POST", "url": CHAT, "body": body}
+
+
+@settings(max_examples=150, deadline=None)
+@given(provider=st.sampled_from(PROVIDERS), body=bodies)
+def test_translators_translate_or_refuse(provider: str, body: dict[str, Any]) -> None:
+    translate = get_spec(provider).limits.translate
+    if translate is None:
+        return
+    try:
+        native = translate(_line("req-1", body))
+    except TranslationError as exc:
+        problem: TranslationError | None = exc
+    else:
+        problem = None
+        json.dumps(native)  # what is sent must be JSON
+    assert problem is None or problem.field
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    provider=st.sampled_from(PROVIDERS),
+    lines=st.lists(
+        st.one_of(
+            st.binary(max_size=40),
+            st.builds(
+                lambda cid, body: json.dumps(_line(cid, body)).encode(),
+                st.text(max_size=8),
+                bodies,
+            ),
+            st.builds(lambda v: json.dumps(v).encode(), json_values),
+        ),
+        max_size=6,
+    ),
+)
+def test_validator_accepts_or_explains(provider: str, lines: list[bytes]) -> None:
+    spec = get_spec(provider)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "input.jsonl"
+        path.write_bytes(b"\n".join(lines))
+        try:
+            summary = validate_input_file(
+                path, endpoint=CHAT, limits=spec.limits, provider=provider
+            )
+        except InputFileError as exc:
+            error: InputFileError | None = exc
+        else:
+            error = None
+            assert summary.requests >= 1
+    assert error is None or (error.path == str(path) and error.reason)
+
+
+BATCH = Batch(id="batches/1", provider="gemini", status=BatchStatus.COMPLETED, provider_status="x")
+PARSERS: dict[str, Callable[[bytes], BatchResultItem | None]] = {
+    "openai": lambda line: openai.parse_result_line(line, where="w"),
+    "together": lambda line: together.parse_result_line(line, where="w"),
+    "mistral": lambda line: mistral.parse_result_line(line, where="w", endpoint=CHAT),
+    "anthropic": lambda line: anthropic.parse_result_line(line, where="w", created=0),
+    "gemini": lambda line: gemini.parse_result_line(line, batch=BATCH, where="w"),
+}
+
+result_shapes = st.one_of(
+    st.binary(max_size=60),
+    st.builds(lambda v: json.dumps(v).encode(), json_values),
+    st.builds(
+        lambda cid, response, error: json.dumps(
+            {"custom_id": cid, "key": cid, "response": response, "error": error, "result": response}
+        ).encode(),
+        st.text(max_size=6),
+        st.one_of(
+            json_values,
+            st.fixed_dictionaries(
+                {"status_code": st.one_of(st.integers(100, 599), json_values), "body": json_values}
+            ),
+        ),
+        json_values,
+    ),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(provider=st.sampled_from(sorted(PARSERS)), line=result_shapes)
+def test_result_parsers_never_raise(provider: str, line: bytes) -> None:
+    item = PARSERS[provider](line)
+    if item is not None:
+        assert item.custom_id
+        assert (item.response is None) != (item.error is None)

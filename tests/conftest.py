@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -58,4 +59,23 @@ def auth_emu(tmp_path: Path) -> Iterator[Emulator]:
     """An emulator that accepts only the key ``sk-right``."""
     config = EmulatorConfig(api_key="sk-right")
     with Emulator(data_dir=tmp_path / "emulator", config=config) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def tls_ca() -> Any:
+    """A throwaway certificate authority (trustme) that signs 127.0.0.1."""
+    import trustme
+
+    return trustme.CA()
+
+
+@pytest.fixture
+def tls_emu(tmp_path: Path, tls_ca: Any) -> Iterator[Emulator]:
+    """An emulator serving HTTPS with a certificate no system trusts."""
+    import ssl
+
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    tls_ca.issue_cert("127.0.0.1").configure_cert(context)
+    with Emulator(data_dir=tmp_path / "emulator", config=INSTANT, ssl_context=context) as server:
         yield server

@@ -7,6 +7,7 @@ import contextlib
 import logging
 import os
 import secrets
+import ssl
 import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -55,6 +56,8 @@ class LoggedRequest(TypedDict):
     status: int | None
     fault: str | None
     request_id: str
+    peer: str
+    """The client's address and port (``127.0.0.1:54321``): one per connection."""
 
 
 class RequestLog:
@@ -80,11 +83,18 @@ class RequestLog:
             self._entries.clear()
 
 
+def _peer(request: web.Request) -> str:
+    transport = request.transport
+    peer = transport.get_extra_info("peername") if transport is not None else None
+    return f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) else ""
+
+
 def _log_middleware(log: RequestLog) -> Middleware:
     @web.middleware
     async def log_requests(request: web.Request, handler: Handler) -> web.StreamResponse:
         context = RequestContext(request_id="req_" + secrets.token_hex(16))
         set_context(context)
+        peer = _peer(request)
         status: int | None = None
         try:
             response = await handler(request)
@@ -100,6 +110,7 @@ def _log_middleware(log: RequestLog) -> Middleware:
                     status=None if context.dropped else status,
                     fault=context.fault,
                     request_id=context.request_id,
+                    peer=peer,
                 )
             )
 
@@ -286,8 +297,11 @@ class Emulator:
         *,
         host: str = "127.0.0.1",
         port: int = 0,
+        ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         self.data_dir = Path(data_dir)
+        self.ssl_context = ssl_context
+        """Serve HTTPS with this server-side context (for TLS verification tests)."""
         self.config = config if config is not None else EmulatorConfig()
         self.clock: Clock = clock if clock is not None else SystemClock()
         self.host = host
@@ -311,7 +325,8 @@ class Emulator:
         if self._bound_port is None:
             raise RuntimeError("the emulator is not running; call start() first")
         host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self._bound_port}"
+        scheme = "https" if self.ssl_context is not None else "http"
+        return f"{scheme}://{host}:{self._bound_port}"
 
     def api_base(self, provider: str = "openai") -> str:
         """What a client passes as ``api_base`` to reach ``provider`` on this server."""
@@ -389,7 +404,7 @@ class Emulator:
         runner = web.AppRunner(app, access_log=None, shutdown_timeout=SHUTDOWN_TIMEOUT)
         await runner.setup()
         try:
-            site = web.TCPSite(runner, self.host, self.port)
+            site = web.TCPSite(runner, self.host, self.port, ssl_context=self.ssl_context)
             await site.start()
             self._bound_port = int(runner.addresses[0][1])
             ready.set()

@@ -297,3 +297,29 @@ async def test_redirect_to_another_origin_drops_the_key(emu: Emulator) -> None:
     [seen] = emu.requests()  # the redirect was followed ...
     assert seen["path"] == "/v1/batches/batch_x"
     assert "authorization" not in {name.lower() for name in seen["headers"]}  # ... keyless
+
+
+async def test_tls_is_verified_by_default(tls_emu: Emulator, tls_ca: Any, tmp_path: Path) -> None:
+    import ssl
+
+    assert tls_emu.url.startswith("https://")
+    with pytest.raises(APIConnectionError, match=r"CERTIFICATE_VERIFY_FAILED|certificate verify"):
+        await aretrieve_batch(
+            "openai",
+            "batch_x",
+            api_key=KEY,
+            api_base=tls_emu.api_base(),
+            client_args=client_args(max_retries=0),
+        )
+    assert tls_emu.requests() == []  # refused before any request was sent
+    bundle = tmp_path / "ca.pem"
+    tls_ca.cert_pem.write_to_path(str(bundle))
+    trusted = ssl.create_default_context(cafile=str(bundle))
+    with pytest.raises(NotFoundError):  # the connection is accepted: the API answers
+        await aretrieve_batch(
+            "openai",
+            "batch_x",
+            api_key=KEY,
+            api_base=tls_emu.api_base(),
+            client_args=client_args(ssl_context=trusted),
+        )

@@ -1,0 +1,96 @@
+"""Cancelling an asyncio task mid-upload or mid-download releases every connection and file;
+concurrent calls on one client share one bounded connection pool.
+
+Asyncio-specific, so written here rather than in tests/_async (which has a sync twin).
+Warnings are errors in this suite: an unclosed session or file fails the test at gc.collect().
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import os
+from pathlib import Path
+
+import pytest
+
+from any_llm import AnyLLM, acreate_batch
+from any_llm.emulator import Emulator, Fault
+from tests.helpers import CHAT, KEY, client_args, write_requests
+
+
+def open_fds_on(path: Path) -> int:
+    """How many of this process's file descriptors point at ``path``."""
+    count = 0
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            if os.readlink(f"/proc/self/fd/{fd}") == str(path):
+                count += 1
+        except OSError:
+            continue
+    return count
+
+
+async def test_cancel_mid_upload_closes_the_file_and_the_session(
+    emu: Emulator, tmp_path: Path
+) -> None:
+    path = tmp_path / "big.jsonl"
+    write_requests(path, 20_000)  # about 2 MB
+    # The server sits on the upload, so the client is stuck sending it when cancelled.
+    emu.add_fault(Fault(method="POST", path="/v1/files", kind="delay", delay=3.0, times=1))
+    task = asyncio.create_task(
+        acreate_batch(
+            "openai", path, CHAT, api_key=KEY, api_base=emu.api_base(), client_args=client_args()
+        )
+    )
+    await asyncio.sleep(0.3)
+    assert not task.done()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    gc.collect()
+    assert open_fds_on(path) == 0
+    assert emu.batches() == []
+
+
+async def test_cancel_mid_download_closes_the_connection(emu: Emulator, tmp_path: Path) -> None:
+    path = tmp_path / "requests.jsonl"
+    write_requests(path, 5_000)
+    async with AnyLLM.create(
+        "openai", api_key=KEY, api_base=emu.api_base(), client_args=client_args()
+    ) as llm:
+        batch = await llm.apoll_batch((await llm.acreate_batch(path, CHAT)).id)
+        seen: list[str] = []
+        started = asyncio.Event()
+
+        async def read_slowly() -> None:
+            async for item in llm.aiter_batch_results(batch):
+                seen.append(item.custom_id)
+                started.set()
+                await asyncio.sleep(0.01)
+
+        task = asyncio.create_task(read_slowly())
+        await started.wait()
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert 0 < len(seen) < 5_000
+        # the client still works after the cancelled download
+        assert (await llm.aretrieve_batch(batch.id)).id == batch.id
+    gc.collect()
+
+
+async def test_concurrent_calls_share_one_bounded_pool(emu: Emulator, tmp_path: Path) -> None:
+    path = tmp_path / "requests.jsonl"
+    write_requests(path, 2)
+    emu.add_fault(Fault(method="GET", path="/v1/batches/*", kind="delay", delay=0.05))
+    args = client_args(max_connections=3, max_connections_per_host=3)
+    async with AnyLLM.create(
+        "openai", api_key=KEY, api_base=emu.api_base(), client_args=args
+    ) as llm:
+        batch = await llm.acreate_batch(path, CHAT)
+        emu.clear_requests()
+        results = await asyncio.gather(*(llm.aretrieve_batch(batch.id) for _ in range(30)))
+    assert {b.id for b in results} == {batch.id}
+    peers = {r["peer"] for r in emu.requests()}
+    assert 1 <= len(peers) <= 3  # 30 concurrent calls over at most 3 connections

@@ -21,6 +21,7 @@ from any_llm._transport import (
     REDIRECT_STATUSES,
     Transport,
     FileBody,
+    Headers,
     Request,
     Response,
     Timeout,
@@ -50,7 +51,7 @@ class HTTPClient:
         parts = urlsplit(base_url)
         self.default_params = dict(parse_qsl(parts.query, keep_blank_values=True))
         self.base_url = urlunsplit(parts._replace(query="", fragment="")).rstrip("/")
-        self._headers = dict(headers)
+        self._headers = Headers(headers)
         # Every header the client adds (keys above all) stays on the provider's origin.
         self._credentials = frozenset(name.lower() for name in headers)
         self.retry = retry
@@ -71,7 +72,7 @@ class HTTPClient:
     ) -> Request:
         """Build a request to ``base_url + path`` carrying the auth headers (and the base
         URL's query parameters, under ``params``)."""
-        all_headers = dict(self._headers)
+        all_headers = Headers(self._headers)
         content: bytes | FileBody | None = body
         if json_body is not None:
             content = json.dumps(json_body, separators=(",", ":")).encode()
@@ -103,7 +104,7 @@ class HTTPClient:
         return Request(
             method=method,
             url=url,
-            headers=dict(headers or {}),
+            headers=Headers(headers or {}),
             body=body,
             timeout=self._timeout,
             provider=self.provider,

@@ -19,6 +19,7 @@ from any_llm._transport import (
     REDIRECT_STATUSES,
     AsyncTransport,
     FileBody,
+    Headers,
     Request,
     Response,
     Timeout,
@@ -48,7 +49,7 @@ class AsyncHTTPClient:
         parts = urlsplit(base_url)
         self.default_params = dict(parse_qsl(parts.query, keep_blank_values=True))
         self.base_url = urlunsplit(parts._replace(query="", fragment="")).rstrip("/")
-        self._headers = dict(headers)
+        self._headers = Headers(headers)
         # Every header the client adds (keys above all) stays on the provider's origin.
         self._credentials = frozenset(name.lower() for name in headers)
         self.retry = retry
@@ -69,7 +70,7 @@ class AsyncHTTPClient:
     ) -> Request:
         """Build a request to ``base_url + path`` carrying the auth headers (and the base
         URL's query parameters, under ``params``)."""
-        all_headers = dict(self._headers)
+        all_headers = Headers(self._headers)
         content: bytes | FileBody | None = body
         if json_body is not None:
             content = json.dumps(json_body, separators=(",", ":")).encode()
@@ -101,7 +102,7 @@ class AsyncHTTPClient:
         return Request(
             method=method,
             url=url,
-            headers=dict(headers or {}),
+            headers=Headers(headers or {}),
             body=body,
             timeout=self._timeout,
             provider=self.provider,

@@ -11,6 +11,7 @@ from any_llm.errors import raise_for_status
 from ._models import (
     CHUNK_SIZE,
     FileBody,
+    Headers,
     Request,
     Response,
     connection_error,
@@ -63,7 +64,7 @@ class AiohttpTransport:
     def _kwargs(self, request: Request) -> dict[str, Any]:
         import aiohttp
 
-        headers = dict(request.headers)
+        headers = Headers(request.headers)
         data: Any = None
         if isinstance(request.body, FileBody):
             headers["Content-Type"] = request.body.content_type

@@ -16,6 +16,14 @@ CHUNK_SIZE = 256 * 1024
 """Bytes read from disk or the socket at a time: the unit that bounds memory."""
 
 
+class Headers(dict[str, str]):
+    """Request headers whose repr names the headers but never shows a value (keys live here):
+    safe in tracebacks that capture locals."""
+
+    def __repr__(self) -> str:
+        return f"Headers({sorted(self)})"
+
+
 @attrs.frozen
 class Timeout:
     """Seconds allowed to connect and between two reads of the socket (``None``: no limit)."""
@@ -87,13 +95,13 @@ def redirect_request(
     307/308 resend the same method and body (a FileBody is reopened).
     """
     url = urljoin(request.url, location)
-    headers = dict(request.headers)
+    headers = Headers(request.headers)
     if _origin(url) != _origin(request.url):
-        headers = {k: v for k, v in headers.items() if k.lower() not in credentials}
+        headers = Headers({k: v for k, v in headers.items() if k.lower() not in credentials})
     method, body = request.method, request.body
     if status == 303 or (status in (301, 302) and method == "POST"):
         method, body = "GET", None
-        headers = {k: v for k, v in headers.items() if k.lower() != "content-type"}
+        headers = Headers({k: v for k, v in headers.items() if k.lower() != "content-type"})
     return attrs.evolve(request, method=method, url=url, headers=headers, params=None, body=body)
 
 

@@ -11,6 +11,7 @@ from any_llm.errors import raise_for_status
 from ._models import (
     CHUNK_SIZE,
     FileBody,
+    Headers,
     Request,
     Response,
     connection_error,
@@ -68,7 +69,7 @@ class Urllib3Transport:
         url = request.url
         if request.params:
             url += ("&" if "?" in url else "?") + urlencode(dict(request.params))
-        headers = dict(request.headers)
+        headers = Headers(request.headers)
         timeout = urllib3.Timeout(connect=request.timeout.connect, read=request.timeout.read)
         pool = self._get_pool()
         if isinstance(request.body, FileBody):

@@ -13,6 +13,7 @@ from any_llm import AnyLLM, acreate_batch, aretrieve_batch
 from any_llm.emulator import Emulator, Fault
 from any_llm.errors import (
     APIConnectionError,
+    APIError,
     AuthenticationError,
     BadRequestError,
     ConfigurationError,
@@ -323,3 +324,45 @@ async def test_tls_is_verified_by_default(tls_emu: Emulator, tls_ca: Any, tmp_pa
             api_base=tls_emu.api_base(),
             client_args=client_args(ssl_context=trusted),
         )
+
+
+async def test_key_never_in_tracebacks_locals(emu: Emulator, tmp_path: Path) -> None:
+    import traceback
+
+    path = tmp_path / "r.jsonl"
+    write_requests(path, 2)
+    emu.add_fault(Fault(method="POST", path="/v1/batches", status=400))
+
+    async def create() -> None:
+        await acreate_batch("openai", path, CHAT, api_key=KEY, api_base=emu.api_base())
+
+    async def retrieve() -> None:
+        await aretrieve_batch(
+            "openai",
+            "batch_x",
+            api_key=KEY,
+            api_base="http://127.0.0.1:9/v1",
+            client_args=client_args(max_retries=0),
+        )
+
+    failures: list[BaseException] = []
+    for call in (create, retrieve):
+        try:
+            await call()
+        except APIError as exc:
+            failures.append(exc)
+    assert len(failures) == 2
+    for failure in failures:
+        ours: list[tuple[str, str, str]] = []  # (function, local, value) in any_llm's frames
+        chain: traceback.TracebackException | None = traceback.TracebackException.from_exception(
+            failure, capture_locals=True
+        )
+        while chain is not None:
+            for frame in chain.stack:
+                if "/any_llm" in frame.filename.replace("\\", "/"):
+                    ours += [(frame.name, k, v) for k, v in (frame.locals or {}).items()]
+            chain = chain.__cause__ or chain.__context__
+        assert ours, "no frame of ours was captured"
+        leaks = [(name, local) for name, local, value in ours if KEY in value]
+        # Only the caller's own argument to the entry point holds the key: no local of ours.
+        assert set(leaks) <= {("acreate_batch", "api_key"), ("aretrieve_batch", "api_key")}

@@ -19,7 +19,11 @@ _UNRETURNED = {
     ),
     BatchStatus.EXPIRED: (BatchResultStatus.EXPIRED, "the batch expired before this request ran"),
 }
-_MISSING = (BatchResultStatus.MISSING, "the provider returned no result for this request")
+_MISSING = (
+    BatchResultStatus.MISSING,
+    "the provider returned no readable result for this request (an unreadable result line "
+    "is logged as a warning)",
+)
 
 
 def check_results_ready(batch: Batch) -> None:

@@ -24,7 +24,7 @@ from any_llm.errors import (
     RateLimitError,
     UnsupportedProviderError,
 )
-from any_llm.types import BatchStatus
+from any_llm.types import BatchResultStatus, BatchStatus
 from tests.helpers import CHAT, KEY, Redirector, client_args, sha256, write_requests
 
 
@@ -360,3 +360,28 @@ def test_key_never_in_tracebacks_locals(emu: Emulator, tmp_path: Path) -> None:
         leaks = [(name, local) for name, local, value in ours if KEY in value]
         # Only the caller's own argument to the entry point holds the key: no local of ours.
         assert set(leaks) <= {("create_batch", "api_key"), ("retrieve_batch", "api_key")}
+
+
+def test_malformed_result_lines_do_not_end_the_result_set(
+    emu: Emulator, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "r.jsonl"
+    ids = write_requests(path, 6)
+    with AnyLLM.create(
+        "openai", api_key=KEY, api_base=emu.api_base(), client_args=client_args()
+    ) as llm:
+        batch = llm.poll_batch((llm.create_batch(path, CHAT)).id)
+        assert batch.output_file_id is not None
+        output = emu.store.file_path(batch.output_file_id)
+        assert output is not None
+        lines = output.read_bytes().splitlines()
+        broken = {json.loads(lines[0])["custom_id"], json.loads(lines[1])["custom_id"]}
+        lines[0] = lines[0][: len(lines[0]) // 2]  # cut: its custom_id cannot be read
+        lines[1] = json.dumps({"custom_id": json.loads(lines[1])["custom_id"]}).encode()
+        output.write_bytes(b"\n".join([b"{garbage", *lines]) + b"\n")
+        items = [item for item in llm.iter_batch_results(batch)]
+    assert sorted(item.custom_id for item in items) == sorted(ids)
+    statuses = {item.custom_id: item.status for item in items}
+    assert sum(s is BatchResultStatus.SUCCEEDED for s in statuses.values()) == 4
+    assert sorted(str(statuses[i]) for i in broken) == ["failed", "missing"]
+    assert "result line is not JSON" in caplog.text

@@ -197,14 +197,43 @@ def _metadata(pairs: list[str]) -> dict[str, str] | None:
     return out
 
 
+@contextmanager
+def _upload_bar(path: str, *, enabled: bool) -> Iterator[Callable[[int], None] | None]:
+    """A tqdm bar over the bytes sent from disk, or None when disabled."""
+    if not enabled or not Path(path).is_file():
+        yield None
+        return
+    from tqdm import tqdm
+
+    total = Path(path).stat().st_size
+    with tqdm(
+        total=total,
+        desc="upload",
+        unit="B",
+        unit_scale=True,
+        unit_divisor=1024,
+        file=sys.stderr,
+        dynamic_ncols=True,
+    ) as bar:
+
+        def sent(size: int) -> None:
+            # The body is the file plus a few hundred bytes of envelope: stop at 100%.
+            bar.update(max(0, min(size, total - bar.n)))
+
+        yield sent
+
+
 def cmd_create(args: argparse.Namespace) -> int:
+    metadata = _metadata(args.metadata)
     with _client(args) as llm:
-        batch = llm.create_batch(
-            args.file,
-            args.endpoint,
-            completion_window=args.completion_window,
-            metadata=_metadata(args.metadata),
-        )
+        with _upload_bar(args.file, enabled=not args.json and not args.quiet) as on_upload:
+            batch = llm.create_batch(
+                args.file,
+                args.endpoint,
+                completion_window=args.completion_window,
+                metadata=metadata,
+                on_upload_progress=on_upload,
+            )
         if not args.wait:
             _show(args, batch)
             return EXIT_OK

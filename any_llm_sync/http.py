@@ -26,6 +26,7 @@ from any_llm._transport import (
     Response,
     Timeout,
     redirect_request,
+    with_upload_progress,
 )
 from any_llm.errors import APIError, APIResponseValidationError, APIStatusError, raise_for_status
 
@@ -73,7 +74,7 @@ class HTTPClient:
         """Build a request to ``base_url + path`` carrying the auth headers (and the base
         URL's query parameters, under ``params``)."""
         all_headers = Headers(self._headers)
-        content: bytes | FileBody | None = body
+        content: bytes | FileBody | None = with_upload_progress(body)
         if json_body is not None:
             content = json.dumps(json_body, separators=(",", ":")).encode()
             all_headers["Content-Type"] = "application/json"
@@ -105,7 +106,7 @@ class HTTPClient:
             method=method,
             url=url,
             headers=Headers(headers or {}),
-            body=body,
+            body=with_upload_progress(body),
             timeout=self._timeout,
             provider=self.provider,
         )

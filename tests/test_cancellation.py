@@ -94,3 +94,51 @@ async def test_concurrent_calls_share_one_bounded_pool(emu: Emulator, tmp_path: 
     assert {b.id for b in results} == {batch.id}
     peers = {r["peer"] for r in emu.requests()}
     assert 1 <= len(peers) <= 3  # 30 concurrent calls over at most 3 connections
+
+
+async def test_cancelling_a_wait_stops_it(slow_emu: Emulator, tmp_path: Path) -> None:
+    path = tmp_path / "requests.jsonl"
+    write_requests(path, 2)
+    async with AnyLLM.create(
+        "openai", api_key=KEY, api_base=slow_emu.api_base(), client_args=client_args()
+    ) as llm:
+        batch = await llm.acreate_batch(path, CHAT)
+        task = asyncio.create_task(llm.apoll_batch(batch.id))
+        await asyncio.sleep(0.2)
+        assert not task.done()  # the batch never ends on the manual clock
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert (await llm.aretrieve_batch(batch.id)).status.value == "validating"
+
+
+def test_ctrl_c_stops_the_sync_wait_with_exit_code_130(slow_emu: Emulator, tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from any_llm_sync import create_batch
+
+    path = tmp_path / "requests.jsonl"
+    write_requests(path, 2)
+    batch = create_batch("openai", path, CHAT, api_key=KEY, api_base=slow_emu.api_base())
+    env = {**os.environ, "OPENAI_API_KEY": KEY}
+    command = [sys.executable, "-m", "any_llm.cli", "batch", "wait", batch.id, "--quiet"]
+    with subprocess.Popen(
+        [*command, "--api-base", slow_emu.api_base()],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    ) as child:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:  # until the child has polled at least once
+            if any(r["method"] == "GET" for r in slow_emu.requests()):
+                break
+            time.sleep(0.05)
+        child.send_signal(signal.SIGINT)
+        out, err = child.communicate(timeout=20)
+    assert child.returncode == 130, (out, err)
+    assert err.strip().endswith("any-llm: interrupted")
+    assert "Traceback" not in err

@@ -110,3 +110,13 @@ def test_errors_are_one_clear_line(
     assert main(["--debug", "batch", "get", "batch_nope", *cli_env]) == 3
     assert "Traceback" in capsys.readouterr().err
     assert main(["batch", "create", "x.jsonl", "--metadata", "novalue", *cli_env]) == 2
+
+
+def test_create_shows_an_upload_bar(
+    cli_env: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "r.jsonl"
+    write_requests(path, 2000)
+    assert main(["batch", "create", str(path), *cli_env]) == 0
+    err = capsys.readouterr().err
+    assert "upload" in err and "100%" in err

@@ -21,6 +21,7 @@ async def acreate_batch(
     api_key: str | None = None,
     api_base: str | None = None,
     client_args: Mapping[str, Any] | None = None,
+    on_upload_progress: Callable[[int], None] | None = None,
     **kwargs: Any,
 ) -> Batch:
     """Create a batch job from a JSONL file of requests.
@@ -34,6 +35,7 @@ async def acreate_batch(
         api_key: The key; defaults to the provider's environment variable.
         api_base: The provider's base URL, as its official SDK spells it.
         client_args: Client settings (timeout, max_retries, retry, default_headers, ...).
+        on_upload_progress: Told the size of every chunk sent from disk (for a progress bar).
         **kwargs: Extra fields sent in the create request.
 
     Returns:
@@ -47,6 +49,7 @@ async def acreate_batch(
             endpoint,
             completion_window=completion_window,
             metadata=metadata,
+            on_upload_progress=on_upload_progress,
             **kwargs,
         )
 

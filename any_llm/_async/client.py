@@ -17,6 +17,7 @@ from any_llm._jsonl import iter_custom_ids, validate_input_file
 from any_llm._providers import InputRef
 from any_llm._results import check_results_ready, unreturned_item
 from any_llm._retry import poll_wait, request_policy
+from any_llm._transport import UPLOAD_PROGRESS
 from any_llm._transport._aiohttp import AiohttpTransport
 from any_llm.errors import (
     APIError,
@@ -105,12 +106,15 @@ class AsyncAnyLLM:
         *,
         completion_window: str = "24h",
         metadata: dict[str, str] | None = None,
+        on_upload_progress: Callable[[int], None] | None = None,
         **kwargs: Any,
     ) -> Batch:
         """Create a batch job from a JSONL file of requests.
 
         The file is validated in one pass before anything is sent, uploaded (streamed from
-        disk), then the batch is created. Extra ``kwargs`` are sent in the create request.
+        disk), then the batch is created. ``on_upload_progress`` is told the size of every
+        chunk sent from disk (a retried upload counts again). Extra ``kwargs`` are sent in the
+        create request.
         """
         spec = self.config.spec
         spec.check_completion_window(completion_window)
@@ -118,15 +122,20 @@ class AsyncAnyLLM:
         summary = validate_input_file(
             input_file_path, endpoint=endpoint, limits=spec.limits, provider=self.provider
         )
-        input_ref = await self._adapter.aupload_input(summary)
-        batch: Batch | None = None
+        # Every body streamed from disk for this call reports its reads (retries included).
+        progress = UPLOAD_PROGRESS.set(on_upload_progress)
         try:
-            batch = await self._create_once(
-                input_ref, endpoint, completion_window, metadata, kwargs
-            )
+            input_ref = await self._adapter.aupload_input(summary)
+            created: Batch | None = None
+            try:
+                created = await self._create_once(
+                    input_ref, endpoint, completion_window, metadata, kwargs
+                )
+            finally:
+                await self._release(input_ref, created)
+            return created
         finally:
-            await self._release(input_ref, batch)
-        return batch
+            UPLOAD_PROGRESS.reset(progress)
 
     async def _create_once(
         self,

@@ -16,6 +16,7 @@ from ._models import (
     CHUNK_SIZE,
     MAX_REDIRECTS,
     REDIRECT_STATUSES,
+    UPLOAD_PROGRESS,
     FileBody,
     Headers,
     Request,
@@ -23,12 +24,14 @@ from ._models import (
     Timeout,
     multipart_file_body,
     redirect_request,
+    with_upload_progress,
 )
 
 __all__ = [
     "CHUNK_SIZE",
     "MAX_REDIRECTS",
     "REDIRECT_STATUSES",
+    "UPLOAD_PROGRESS",
     "AsyncTransport",
     "FileBody",
     "Headers",
@@ -38,6 +41,7 @@ __all__ = [
     "Transport",
     "multipart_file_body",
     "redirect_request",
+    "with_upload_progress",
 ]
 
 

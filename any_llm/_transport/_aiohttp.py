@@ -26,6 +26,8 @@ if TYPE_CHECKING:
 async def _file_chunks(body: FileBody) -> AsyncIterator[bytes]:
     with body.open() as stream:
         while chunk := stream.read(CHUNK_SIZE):
+            if body.on_read is not None:
+                body.on_read(len(chunk))
             yield chunk
 
 

@@ -6,6 +6,7 @@ import io
 import os
 import uuid
 from collections.abc import Callable, Mapping
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, BinaryIO
 from urllib.parse import urljoin, urlsplit
@@ -39,6 +40,45 @@ class FileBody:
     open: Callable[[], BinaryIO]
     length: int
     content_type: str
+    on_read: Callable[[int], None] | None = None
+    """Told the size of every chunk read for sending (upload progress)."""
+
+
+UPLOAD_PROGRESS: ContextVar[Callable[[int], None] | None] = ContextVar(
+    "any_llm_upload_progress", default=None
+)
+"""The upload progress callback of the create call running in this task or thread."""
+
+
+def with_upload_progress(body: FileBody | None) -> FileBody | None:
+    """The body, reporting its reads to the running create call's progress callback."""
+    on_read = UPLOAD_PROGRESS.get()
+    if body is None or on_read is None:
+        return body
+    return attrs.evolve(body, on_read=on_read)
+
+
+class ProgressReader(io.RawIOBase):
+    """A readable stream that reports the size of every read to ``on_read``."""
+
+    def __init__(self, stream: BinaryIO, on_read: Callable[[int], None]) -> None:
+        super().__init__()
+        self._stream = stream
+        self._on_read = on_read
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._stream.read(size)
+        if data:
+            self._on_read(len(data))
+        return data
+
+    def readinto(self, buffer: Any) -> int:
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
 
 
 @attrs.frozen

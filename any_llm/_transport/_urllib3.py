@@ -12,6 +12,7 @@ from ._models import (
     CHUNK_SIZE,
     FileBody,
     Headers,
+    ProgressReader,
     Request,
     Response,
     connection_error,
@@ -76,10 +77,11 @@ class Urllib3Transport:
             headers["Content-Type"] = request.body.content_type
             headers["Content-Length"] = str(request.body.length)
             with request.body.open() as stream:
+                on_read = request.body.on_read
                 return pool.urlopen(
                     request.method,
                     url,
-                    body=stream,
+                    body=stream if on_read is None else ProgressReader(stream, on_read),
                     headers=headers,
                     redirect=False,
                     retries=False,

@@ -214,3 +214,27 @@ async def test_results_of_a_running_batch_are_refused(slow_emu: Emulator, tmp_pa
         batch = await llm.acreate_batch(path, CHAT)
         with pytest.raises(BatchError, match="still validating"):
             await llm.aretrieve_batch_results(batch.id)
+
+
+@pytest.mark.parametrize("provider", ["openai", "anthropic", "mistral"])
+async def test_upload_progress_reports_the_bytes_sent(
+    emu: Emulator, tmp_path: Path, provider: str
+) -> None:
+    path = tmp_path / "requests.jsonl"
+    write_requests(path, 500, max_tokens=8)
+    sent: list[int] = []
+    batch = await acreate_batch(
+        provider,
+        path,
+        CHAT,
+        api_key=KEY,
+        api_base=emu.api_base(provider),
+        client_args=client_args(),
+        on_upload_progress=sent.append,
+    )
+    assert batch.provider == provider
+    assert len(sent) >= 1
+    if provider == "openai":  # the file itself, in a multipart body of a few hundred bytes more
+        assert path.stat().st_size <= sum(sent) <= path.stat().st_size + 1024
+    else:  # the translated form of the file
+        assert sum(sent) > 10_000

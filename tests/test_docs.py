@@ -40,6 +40,15 @@ def docs_env(emu: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     return tmp_path
 
 
+def test_provider_tables_match_the_readme() -> None:
+    readme = (DOCS.parent / "README.md").read_text(encoding="utf-8")
+    providers = (DOCS / "providers.md").read_text(encoding="utf-8")
+    tables = [block for block in providers.split("\n\n") if block.startswith("| ")]
+    assert len(tables) == 2
+    for table in tables:
+        assert table.strip() in readme
+
+
 def test_every_doc_has_examples() -> None:
     assert _blocks("batch.md")
     assert _blocks("recipes.md")

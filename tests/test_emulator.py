@@ -902,9 +902,10 @@ def test_emulator_lifecycle(tmp_path: Path) -> None:
             api.close()
 
 
-def test_command_line_serves_until_interrupted(tmp_path: Path) -> None:
+@pytest.mark.parametrize("program", [["any_llm.emulator"], ["any_llm.cli", "emulator"]])
+def test_command_line_serves_until_interrupted(tmp_path: Path, program: list[str]) -> None:
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    command = [sys.executable, "-m", "any_llm.emulator", "--port", "0", "--data-dir", str(tmp_path)]
+    command = [sys.executable, "-m", *program, "--port", "0", "--data-dir", str(tmp_path)]
     with subprocess.Popen(
         command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=REPO
     ) as process:

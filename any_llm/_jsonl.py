@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from collections.abc import Callable, Iterator
@@ -10,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import attrs
+import orjson
 
 from any_llm.errors import InputFileError
 
@@ -102,21 +102,26 @@ def _read_lines(path: Path) -> Iterator[tuple[int, bytes]]:
 
 
 def _parse_line(path: Path, number: int, raw: bytes) -> dict[str, Any]:
-    if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
-        raise _fail(path, 1, "the file starts with a UTF-8 byte order mark; save it without BOM")
     try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise _fail(path, number, f"not valid UTF-8 (byte {exc.start + 1} of the line)") from exc
-    if not text.strip():
-        raise _fail(path, number, "blank line; every line must be one JSON request")
-    try:
-        obj = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise _fail(path, number, f"not valid JSON: {exc.msg} (column {exc.colno})") from exc
+        obj = orjson.loads(raw)  # the fast path: a valid line is parsed once, from bytes
+    except orjson.JSONDecodeError as exc:
+        raise _explain(path, number, raw, exc) from None
     if not isinstance(obj, dict):
         raise _fail(path, number, f"expected a JSON object, got {type(obj).__name__}")
     return obj
+
+
+def _explain(path: Path, number: int, raw: bytes, exc: orjson.JSONDecodeError) -> InputFileError:
+    """Why a line is not JSON, in the words a user needs."""
+    if raw.startswith(b"\xef\xbb\xbf"):
+        return _fail(path, number, "the line starts with a UTF-8 byte order mark; save without BOM")
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError as bad:
+        return _fail(path, number, f"not valid UTF-8 (byte {bad.start + 1} of the line)")
+    if not raw.strip():
+        return _fail(path, number, "blank line; every line must be one JSON request")
+    return _fail(path, number, f"not valid JSON: {exc.msg} (column {exc.colno})")
 
 
 def validate_input_file(
@@ -217,9 +222,7 @@ def write_translated(
         written += len(head)
         first = True
         for number, raw in _read_lines(source):
-            native = json.dumps(
-                translate(_parse_line(source, number, raw)), separators=(",", ":")
-            ).encode()
+            native = orjson.dumps(translate(_parse_line(source, number, raw)))
             if not first:
                 out.write(separator)
                 written += len(separator)

@@ -13,6 +13,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 import attrs
+import orjson
 
 from any_llm._jsonl import InputLimits
 from any_llm.errors import ConfigurationError
@@ -350,7 +351,7 @@ def parse_result_line(
     if not line.strip():
         return None
     try:
-        obj = json.loads(line)
+        obj = orjson.loads(line)
     except ValueError as exc:
         logger.warning("%s: %s: result line is not JSON (%s); skipped", provider, where, exc)
         return None

@@ -13,7 +13,7 @@ from urllib.parse import urljoin, urlsplit
 
 import attrs
 
-CHUNK_SIZE = 256 * 1024
+CHUNK_SIZE = 1024 * 1024
 """Bytes read from disk or the socket at a time: the unit that bounds memory."""
 
 

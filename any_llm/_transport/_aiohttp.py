@@ -15,6 +15,7 @@ from ._models import (
     Request,
     Response,
     connection_error,
+    default_ssl_context,
     lower_headers,
     strip_query,
 )
@@ -53,7 +54,7 @@ class AiohttpTransport:
             connector = aiohttp.TCPConnector(
                 limit=self._limit,
                 limit_per_host=self._limit_per_host,
-                ssl=self._ssl if self._ssl is not None else True,
+                ssl=self._ssl if self._ssl is not None else default_ssl_context(),
             )
             self._session = aiohttp.ClientSession(
                 connector=connector,

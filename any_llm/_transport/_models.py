@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import functools
 import io
 import os
 import uuid
 from collections.abc import Callable, Mapping
 from contextvars import ContextVar
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 from urllib.parse import urljoin, urlsplit
 
 import attrs
+
+if TYPE_CHECKING:
+    import ssl
 
 CHUNK_SIZE = 1024 * 1024
 """Bytes read from disk or the socket at a time: the unit that bounds memory."""
@@ -114,6 +118,15 @@ class Response:
     def path(self) -> str:
         """The URL path, for messages."""
         return urlsplit(self.url).path
+
+
+@functools.cache
+def default_ssl_context() -> ssl.SSLContext:
+    """The verifying TLS context shared by every client of the process: loading the system's
+    CA certificates costs milliseconds, so it is done once, not per client or connection."""
+    import ssl  # on the first request, not at import
+
+    return ssl.create_default_context()
 
 
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})

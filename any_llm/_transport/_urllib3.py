@@ -16,6 +16,7 @@ from ._models import (
     Request,
     Response,
     connection_error,
+    default_ssl_context,
     lower_headers,
     strip_query,
 )
@@ -43,9 +44,7 @@ class Urllib3Transport:
         if self._pool is None:
             import urllib3
 
-            kwargs: dict[str, Any] = {}
-            if self._ssl is not None:
-                kwargs["ssl_context"] = self._ssl
+            kwargs: dict[str, Any] = {"ssl_context": self._ssl or default_ssl_context()}
             self._pool = urllib3.PoolManager(
                 num_pools=self._num_pools,
                 maxsize=self._maxsize,

@@ -47,6 +47,13 @@ def tests(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def bench(session: nox.Session) -> None:
-    """Benchmarks (not run by CI): upload memory and friends."""
+    """Benchmarks against the peers (not run by CI): writes BENCHMARKS.md.
+
+    Options after ``--`` go to benchmarks/run.py (``nox -s bench -- --rounds 5 --only
+    create,results``); it builds each library's venv under .bench-venvs/ itself. A run without
+    options also runs benchmarks/upload_memory.py.
+    """
     _install_dev(session)
-    session.run("python", "benchmarks/upload_memory.py", *session.posargs)
+    session.run("python", "benchmarks/run.py", *session.posargs)
+    if not session.posargs:
+        session.run("python", "benchmarks/upload_memory.py")

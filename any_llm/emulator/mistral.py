@@ -42,6 +42,7 @@ from aiohttp import BodyPartReader, web
 from .config import EmulatorConfig
 from .markers import find_marker
 from .mounts import ProviderMount
+from .openai import conversation, echo_reply, word_count
 from .store import (
     CHUNK_SIZE,
     TERMINAL_STATUSES,
@@ -945,42 +946,6 @@ class _Answer:
     output_tokens: int
 
 
-def _text(content: object) -> str:
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        return " ".join(
-            part["text"]
-            for part in content
-            if isinstance(part, dict) and isinstance(part.get("text"), str)
-        )
-    return ""
-
-
-def _words(text: str) -> int:
-    return len(text.split())
-
-
-def _reply(text: str) -> str:
-    return "echo: " + " ".join(text.split())[:40]
-
-
-def _conversation(items: object) -> tuple[str, str]:
-    """(all text, last user text) of a list of messages."""
-    if not isinstance(items, list):
-        return "", ""
-    texts: list[str] = []
-    last_user = ""
-    for item in items:
-        if not isinstance(item, dict):
-            continue
-        text = _text(item.get("content"))
-        texts.append(text)
-        if item.get("role") == "user":
-            last_user = text
-    return " ".join(texts), last_user
-
-
 def _usage(prompt: int, completion: int) -> dict[str, int]:
     return {
         "prompt_tokens": prompt,
@@ -1011,11 +976,11 @@ def _tool_call(body: dict[str, Any], seed: str) -> dict[str, Any] | None:
 
 
 def _chat_answer(body: dict[str, Any], seed: str, created: int, model: str) -> _Answer:
-    prompt, last_user = _conversation(body.get("messages"))
-    reply = _reply(last_user)
+    prompt, last_user = conversation(body.get("messages"))
+    reply = echo_reply(last_user)
     finish = "stop"
     limit = body.get("max_tokens")
-    if isinstance(limit, int) and 0 < limit < _words(reply):
+    if isinstance(limit, int) and 0 < limit < word_count(reply):
         reply = " ".join(reply.split()[:limit])
         finish = "length"
     content: object = reply
@@ -1035,7 +1000,7 @@ def _chat_answer(body: dict[str, Any], seed: str, created: int, model: str) -> _
         "tool_calls": [call] if call is not None else None,
         "prefix": False,
     }
-    prompt_tokens, completion_tokens = _words(prompt), max(_words(reply), 1) * count
+    prompt_tokens, completion_tokens = word_count(prompt), max(word_count(reply), 1) * count
     return _Answer(
         {
             "id": seed[:32],
@@ -1054,8 +1019,8 @@ def _chat_answer(body: dict[str, Any], seed: str, created: int, model: str) -> _
 
 def _fim_answer(body: dict[str, Any], seed: str, created: int, model: str) -> _Answer:
     prompt = body["prompt"] if isinstance(body.get("prompt"), str) else ""
-    reply = _reply(prompt)
-    prompt_tokens, completion_tokens = _words(prompt), _words(reply)
+    reply = echo_reply(prompt)
+    prompt_tokens, completion_tokens = word_count(prompt), word_count(reply)
     message = {"role": "assistant", "content": reply, "tool_calls": None, "prefix": False}
     return _Answer(
         {
@@ -1095,7 +1060,7 @@ def _embedding_answer(body: dict[str, Any], seed: str, created: int, model: str)
         if body.get("encoding_format") == "base64":
             embedding = base64.b64encode(struct.pack(f"<{dimensions}f", *vector)).decode()
         data.append({"object": "embedding", "embedding": embedding, "index": index})
-        tokens += _words(item) if isinstance(item, str) else 0
+        tokens += word_count(item) if isinstance(item, str) else 0
     return _Answer(
         {
             "id": seed[:32],

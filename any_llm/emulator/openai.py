@@ -945,7 +945,7 @@ class _Answer:
     output_tokens: int
 
 
-def _text(content: object) -> str:
+def message_text(content: object) -> str:
     """The text of a message content: a string or a list of parts (non-text parts skipped)."""
     if isinstance(content, str):
         return content
@@ -959,15 +959,15 @@ def _text(content: object) -> str:
     return ""
 
 
-def _words(text: str) -> int:
+def word_count(text: str) -> int:
     return len(text.split())
 
 
-def _reply(text: str) -> str:
+def echo_reply(text: str) -> str:
     return "echo: " + " ".join(text.split())[:40]
 
 
-def _conversation(items: object) -> tuple[str, str]:
+def conversation(items: object) -> tuple[str, str]:
     """Return (all text, last user text) of a list of messages."""
     if not isinstance(items, list):
         return "", ""
@@ -976,7 +976,7 @@ def _conversation(items: object) -> tuple[str, str]:
     for item in items:
         if not isinstance(item, dict):
             continue
-        text = _text(item.get("content"))
+        text = message_text(item.get("content"))
         texts.append(text)
         if item.get("role", "user") == "user":
             last_user = text
@@ -989,10 +989,10 @@ def _choices_count(body: dict[str, Any]) -> int:
 
 
 def _chat_answer(body: dict[str, Any], seed: str, created: int) -> _Answer:
-    prompt, last_user = _conversation(body.get("messages"))
-    reply = _reply(last_user)
+    prompt, last_user = conversation(body.get("messages"))
+    reply = echo_reply(last_user)
     count = _choices_count(body)
-    prompt_tokens, completion_tokens = _words(prompt), _words(reply) * count
+    prompt_tokens, completion_tokens = word_count(prompt), word_count(reply) * count
     message: dict[str, Any] = {
         "role": "assistant",
         "content": reply,
@@ -1034,9 +1034,9 @@ def _completion_answer(body: dict[str, Any], seed: str, created: int) -> _Answer
     text = " ".join(p for p in prompt if isinstance(p, str)) if isinstance(prompt, list) else ""
     if isinstance(prompt, str):
         text = prompt
-    reply = _reply(text)
+    reply = echo_reply(text)
     count = _choices_count(body)
-    prompt_tokens, completion_tokens = _words(text), _words(reply) * count
+    prompt_tokens, completion_tokens = word_count(text), word_count(reply) * count
     return _Answer(
         {
             "id": f"cmpl-{seed[:29]}",
@@ -1063,12 +1063,12 @@ def _response_answer(body: dict[str, Any], seed: str, created: int) -> _Answer:
     if isinstance(source, str):
         prompt, last_user = source, source
     else:
-        prompt, last_user = _conversation(source)
+        prompt, last_user = conversation(source)
     instructions = body.get("instructions")
     if isinstance(instructions, str):
         prompt = f"{instructions} {prompt}"
-    reply = _reply(last_user)
-    input_tokens, output_tokens = _words(prompt), _words(reply)
+    reply = echo_reply(last_user)
+    input_tokens, output_tokens = word_count(prompt), word_count(reply)
     return _Answer(
         {
             "id": f"resp_{seed[:48]}",
@@ -1137,7 +1137,11 @@ def _embedding_answer(body: dict[str, Any], seed: str, created: int) -> _Answer:
             embedding = base64.b64encode(struct.pack(f"<{dimensions}f", *vector)).decode()
         data.append({"object": "embedding", "index": index, "embedding": embedding})
         tokens += (
-            _words(item) if isinstance(item, str) else len(item) if isinstance(item, list) else 0
+            word_count(item)
+            if isinstance(item, str)
+            else len(item)
+            if isinstance(item, list)
+            else 0
         )
     return _Answer(
         {

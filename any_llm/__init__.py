@@ -75,6 +75,7 @@ _WHERE: dict[str, str] = {
     **dict.fromkeys(_TYPES, "any_llm.types"),
     **dict.fromkeys(_ERRORS, "any_llm.errors"),
     "RetryConfig": "any_llm._retry",
+    "converter": "any_llm._converter",
 }
 
 __all__ = sorted(_WHERE)
@@ -121,6 +122,7 @@ if TYPE_CHECKING:
     from any_llm._async import (
         aretrieve_batch_results as aretrieve_batch_results,
     )
+    from any_llm._converter import converter as converter
     from any_llm._retry import RetryConfig as RetryConfig
     from any_llm.errors import (
         AnyLLMError as AnyLLMError,

@@ -581,6 +581,7 @@ SPEC = ProviderSpec(
     completion_windows=frozenset({"24h"}),
     auth_headers=auth_headers,
     metadata_max_pairs=0,  # Anthropic batches carry no metadata
+    api_base_env="ANTHROPIC_BASE_URL",  # what the official SDK reads
 )
 
 

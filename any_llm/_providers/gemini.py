@@ -539,6 +539,7 @@ SPEC = ProviderSpec(
     completion_windows=frozenset({"24h", "48h"}),
     auth_headers=auth_headers,
     metadata_max_pairs=0,  # Gemini batches have no metadata
+    api_base_env="GOOGLE_GEMINI_BASE_URL",  # what the official SDK reads
 )
 
 

@@ -391,3 +391,22 @@ async def test_malformed_result_lines_do_not_end_the_result_set(
     assert sum(s is BatchResultStatus.SUCCEEDED for s in statuses.values()) == 4
     assert sorted(str(statuses[i]) for i in broken) == ["failed", "missing"]
     assert "result line is not JSON" in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("provider", "variable"),
+    [
+        ("openai", "OPENAI_BASE_URL"),
+        ("anthropic", "ANTHROPIC_BASE_URL"),
+        ("gemini", "GOOGLE_GEMINI_BASE_URL"),
+        ("groq", "GROQ_BASE_URL"),
+        ("azureopenai", "AZURE_OPENAI_ENDPOINT"),
+    ],
+)
+async def test_api_base_from_the_sdks_environment_variable(
+    emu: Emulator, monkeypatch: pytest.MonkeyPatch, provider: str, variable: str
+) -> None:
+    monkeypatch.setenv(variable, emu.api_base(provider))
+    with pytest.raises(NotFoundError):
+        await aretrieve_batch(provider, "batches/nope", api_key=KEY)
+    assert len(emu.requests()) == 1  # the emulator was reached without api_base=

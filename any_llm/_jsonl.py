@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import os
 import re
+import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import attrs
 import orjson
@@ -31,6 +32,17 @@ Translate = Callable[[dict[str, Any]], dict[str, Any]]
 
 
 @attrs.frozen(kw_only=True)
+class Staging:
+    """How a provider's translated input is laid out in the file that is sent: the translated
+    lines (``InputLimits.translate``) joined by ``separator`` between ``head`` and ``tail``."""
+
+    suffix: str = ".jsonl"
+    head: bytes = b""
+    separator: bytes = b"\n"
+    tail: bytes = b"\n"
+
+
+@attrs.frozen(kw_only=True)
 class InputLimits:
     """What one provider accepts in one batch input file."""
 
@@ -45,6 +57,9 @@ class InputLimits:
     """Run on every line in the validating pass, so an untranslatable field fails early."""
     min_requests: int = 1
     """Fewest requests a batch may hold (Cerebras: 10)."""
+    staging: Staging | None = None
+    """Set when the provider takes the translation, not the file: the validating pass then
+    writes it to a temporary file as it goes (``InputSummary.staged_path``)."""
 
 
 @attrs.frozen(kw_only=True)
@@ -55,6 +70,9 @@ class InputSummary:
     size: int
     requests: int
     model: str | None
+    staged_path: Path | None = None
+    """The translated input, written during the pass; the caller deletes it."""
+    staged_size: int = 0
 
 
 def _fail(
@@ -138,6 +156,35 @@ def validate_input_file(
             p, None, f"{provider} does not batch endpoint {endpoint!r}; use one of: {supported}"
         )
     size = _check_file(p, limits)
+    staging = limits.staging
+    if staging is None:
+        return _validate(p, endpoint=endpoint, limits=limits, provider=provider, size=size)
+    fd, name = tempfile.mkstemp(prefix=f"any-llm-{provider}-", suffix=staging.suffix)
+    target = Path(name)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            summary = _validate(
+                p, endpoint=endpoint, limits=limits, provider=provider, size=size, out=out
+            )
+        return attrs.evolve(summary, staged_path=target, staged_size=target.stat().st_size)
+    except BaseException:
+        target.unlink(missing_ok=True)
+        raise
+
+
+def _validate(
+    p: Path,
+    *,
+    endpoint: str,
+    limits: InputLimits,
+    provider: str,
+    size: int,
+    out: BinaryIO | None = None,
+) -> InputSummary:
+    """The validating pass; with ``out``, the translated lines are written there as well."""
+    staging = limits.staging
+    if out is not None and staging is not None:
+        out.write(staging.head)
     seen: set[str] = set()
     model: str | None = None
     count = 0
@@ -182,9 +229,13 @@ def validate_input_file(
             )
         if limits.translate is not None:
             try:
-                limits.translate(obj)
+                native = limits.translate(obj)
             except TranslationError as exc:
                 raise _fail(p, number, f"cannot send to {provider}: {exc}", custom_id) from None
+            if out is not None and staging is not None:
+                if count:
+                    out.write(staging.separator)
+                out.write(orjson.dumps(native))
         count += 1
         if count > limits.max_requests:
             raise _fail(
@@ -202,6 +253,8 @@ def validate_input_file(
             f"the file holds {count:,} requests; a {provider} batch needs at least "
             f"{limits.min_requests:,}",
         )
+    if out is not None and staging is not None:
+        out.write(staging.tail)
     return InputSummary(path=p, size=size, requests=count, model=model)
 
 

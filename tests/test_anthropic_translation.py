@@ -438,11 +438,11 @@ def test_stage_requests(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None
         for i in range(3)
     ]
     path.write_text("".join(json.dumps(x) + "\n" for x in lines))
+    monkeypatch.setattr("tempfile.tempdir", str(tmp_path))
     summary = validate_input_file(
         path, endpoint=CHAT, limits=wire.SPEC.limits, provider="anthropic"
     )
-    monkeypatch.setattr("tempfile.tempdir", str(tmp_path))
-    staged = wire.stage_requests(summary)
+    staged = wire.staged_body(summary)
     try:
         assert staged.parent == tmp_path
         data = json.loads(staged.read_bytes())
@@ -450,9 +450,12 @@ def test_stage_requests(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None
         assert data["requests"][1]["params"]["metadata"] == {"user_id": "ü1"}
     finally:
         staged.unlink()
+    summary = validate_input_file(
+        path, endpoint=CHAT, limits=wire.SPEC.limits, provider="anthropic"
+    )
     monkeypatch.setattr(wire, "MAX_BODY_BYTES", 100)
     with pytest.raises(InputFileError, match="over Anthropic's limit of 100 bytes") as info:
-        wire.stage_requests(summary)
+        wire.staged_body(summary)
     assert info.value.path == str(path)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.jsonl"]
 

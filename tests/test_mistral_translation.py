@@ -382,7 +382,8 @@ def test_stage_input_writes_native_lines(tmp_path: Path) -> None:
     ]
     path.write_text("".join(json.dumps(x) + "\n" for x in lines))
     summary = validate_input_file(path, endpoint=CHAT, limits=wire.SPEC.limits, provider="mistral")
-    staged = wire.stage_input(summary)
+    staged = summary.staged_path  # the validating pass writes the native lines as it goes
+    assert staged is not None
     try:
         written = [json.loads(x) for x in staged.read_text().splitlines()]
     finally:

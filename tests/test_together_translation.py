@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from any_llm._converter import structure
-from any_llm._jsonl import TranslationError
+from any_llm._jsonl import TranslationError, validate_input_file
 from any_llm._providers import get_spec
 from any_llm._providers import together as wire
 from any_llm.errors import ConfigurationError
@@ -69,7 +69,11 @@ def test_stage_input_writes_native_lines(tmp_path: Path) -> None:
         for i in range(3)
     ]
     source.write_text("".join(json.dumps(item) + "\n" for item in lines))
-    staged = wire.stage_input(source)
+    summary = validate_input_file(
+        source, endpoint="/v1/chat/completions", limits=wire.SPEC.limits, provider="together"
+    )
+    staged = summary.staged_path  # the validating pass writes the native lines as it goes
+    assert staged is not None
     try:
         written = [json.loads(raw) for raw in staged.read_bytes().splitlines()]
         assert written == [{"custom_id": f"r{i}", "body": body()} for i in range(3)]

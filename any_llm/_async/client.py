@@ -136,6 +136,8 @@ class AsyncAnyLLM:
             return created
         finally:
             UPLOAD_PROGRESS.reset(progress)
+            if summary.staged_path is not None:  # the translation staged by the validating pass
+                summary.staged_path.unlink(missing_ok=True)
 
     async def _create_once(
         self,

@@ -13,9 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import re
-import tempfile
 import threading
 from collections.abc import Callable, Iterable
 from datetime import datetime, timezone
@@ -25,7 +23,7 @@ from urllib.parse import urlsplit
 
 import attrs
 
-from any_llm._jsonl import InputLimits, InputSummary, TranslationError, write_translated
+from any_llm._jsonl import InputLimits, InputSummary, Staging, TranslationError
 from any_llm.errors import APIResponseValidationError, BatchError, InputFileError
 from any_llm.types import (
     Batch,
@@ -563,6 +561,12 @@ def _output_config(response_format: Any, effort: Any) -> dict[str, Any]:
     return config
 
 
+BODY_HEAD = b'{"requests":['
+BODY_SEPARATOR = b","
+BODY_TAIL = b"]}"
+"""The create body: the translated requests between these bytes."""
+
+
 SPEC = ProviderSpec(
     provider=LLMProvider.ANTHROPIC,
     default_api_base="https://api.anthropic.com",
@@ -577,6 +581,7 @@ SPEC = ProviderSpec(
         single_model=False,
         custom_id_pattern=CUSTOM_ID_PATTERN,
         translate=translate_line,
+        staging=Staging(suffix=".json", head=BODY_HEAD, separator=BODY_SEPARATOR, tail=BODY_TAIL),
     ),
     completion_windows=frozenset({"24h"}),
     auth_headers=auth_headers,
@@ -587,35 +592,19 @@ SPEC = ProviderSpec(
 
 # --- the create body -------------------------------------------------------------------------
 
-BODY_HEAD = b'{"requests":['
-BODY_SEPARATOR = b","
-BODY_TAIL = b"]}"
 
-
-def stage_requests(summary: InputSummary) -> Path:
-    """Write the create body, translated line by line, to a temporary file; refuse it (and
-    remove it) when it is over Anthropic's body limit. The caller deletes the file."""
-    fd, name = tempfile.mkstemp(prefix="any-llm-anthropic-", suffix=".json")
-    os.close(fd)
-    path = Path(name)
-    try:
-        size = write_translated(
-            summary.path,
-            path,
-            translate_line,
-            head=BODY_HEAD,
-            separator=BODY_SEPARATOR,
-            tail=BODY_TAIL,
-        )
-        if size > MAX_BODY_BYTES:
-            raise InputFileError(
-                f"the translated create request is {size:,} bytes, over Anthropic's limit of "
-                f"{MAX_BODY_BYTES:,} bytes; split the file into several batches",
-                path=str(summary.path),
-            )
-    except BaseException:
+def staged_body(summary: InputSummary) -> Path:
+    """The create body the validating pass staged (``{"requests": [...]}``); refused, and
+    removed, when it is over Anthropic's body limit."""
+    path = summary.staged_path
+    assert path is not None, "the spec's staging writes the body during validation"
+    if summary.staged_size > MAX_BODY_BYTES:
         path.unlink(missing_ok=True)
-        raise
+        raise InputFileError(
+            f"the translated create request is {summary.staged_size:,} bytes, over Anthropic's "
+            f"limit of {MAX_BODY_BYTES:,} bytes; split the file into several batches",
+            path=str(summary.path),
+        )
     return path
 
 

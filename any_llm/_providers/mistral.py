@@ -26,16 +26,13 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 import re
 import string
-import tempfile
 from collections.abc import Callable
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
-from any_llm._jsonl import InputLimits, InputSummary, TranslationError, write_translated
+from any_llm._jsonl import InputLimits, Staging, TranslationError
 from any_llm.errors import ConfigurationError
 from any_llm.types import (
     Batch,
@@ -481,6 +478,7 @@ SPEC = ProviderSpec(
         endpoints=ENDPOINTS,
         single_model=True,
         translate=translate_line,
+        staging=Staging(),
     ),
     completion_windows=frozenset({"24h"}),
     completion_window_range=WINDOWS,
@@ -495,19 +493,6 @@ SPEC = ProviderSpec(
 def upload_filename(name: str) -> str:
     """Batch input files are ``.jsonl`` files."""
     return name if name.endswith(".jsonl") else f"{name}.jsonl"
-
-
-def stage_input(summary: InputSummary) -> Path:
-    """Write the translated (native) JSONL of a validated file to a temp file; return its path."""
-    fd, name = tempfile.mkstemp(prefix="any-llm-mistral-", suffix=".jsonl")
-    os.close(fd)
-    target = Path(name)
-    try:
-        write_translated(summary.path, target, translate_line)
-    except BaseException:
-        target.unlink(missing_ok=True)
-        raise
-    return target
 
 
 def timeout_hours(completion_window: str) -> int:

@@ -14,12 +14,11 @@ import calendar
 import json
 import logging
 import re
-import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from any_llm._jsonl import InputLimits, TranslationError, write_translated
+from any_llm._jsonl import InputLimits, Staging, TranslationError
 from any_llm._transport import FileBody
 from any_llm.errors import ConfigurationError
 from any_llm.types import (
@@ -285,26 +284,12 @@ SPEC = ProviderSpec(
         endpoints=ENDPOINTS,
         single_model=True,
         translate=translate_request,
+        staging=Staging(),
     ),
     completion_windows=frozenset({"24h"}),
     auth_headers=auth_headers,
     metadata_max_pairs=0,  # Together batches carry no metadata
 )
-
-
-def stage_input(source: Path) -> Path:
-    """Write the translated copy of a validated input file to a new temporary file."""
-    handle = tempfile.NamedTemporaryFile(  # noqa: SIM115 - closed at once, kept on disk
-        prefix="any-llm-together-", suffix=".jsonl", delete=False
-    )
-    handle.close()
-    target = Path(handle.name)
-    try:
-        write_translated(source, target, translate_request)
-    except BaseException:
-        target.unlink(missing_ok=True)
-        raise
-    return target
 
 
 def upload_filename(name: str) -> str:

@@ -35,14 +35,12 @@ class MistralAdapter:
         return structure(record, Batch, provider=self.http.provider, what="BatchJob object")
 
     def upload_input(self, summary: InputSummary) -> InputRef:
-        """Translate the file into Mistral's lines (a staged temp file), then upload that."""
-        staged = wire.stage_input(summary)
-        try:
-            file_id = self.upload_file(staged, filename=wire.upload_filename(summary.path.name))
-        except BaseException:
-            staged.unlink(missing_ok=True)
-            raise
-        return InputRef(summary=summary, file_id=file_id, staged_path=staged)
+        """Upload Mistral's lines, staged by the validating pass (the client deletes them)."""
+        assert summary.staged_path is not None
+        file_id = self.upload_file(
+            summary.staged_path, filename=wire.upload_filename(summary.path.name)
+        )
+        return InputRef(summary=summary, file_id=file_id)
 
     def upload_file(self, path: Path, *, filename: str | None = None) -> str:
         """Upload a JSONL file (purpose=batch), streamed from disk; return its file id."""

@@ -65,13 +65,9 @@ class TogetherAdapter:
 
     def upload_input(self, summary: InputSummary) -> InputRef:
         """Stage the translated file, then upload it (purpose batch-api)."""
-        staged = wire.stage_input(summary.path)
-        try:
-            file_id = self.upload_file(staged, filename=summary.path.name)
-        except BaseException:
-            staged.unlink(missing_ok=True)
-            raise
-        return InputRef(summary=summary, file_id=file_id, staged_path=staged)
+        assert summary.staged_path is not None  # staged by the validating pass
+        file_id = self.upload_file(summary.staged_path, filename=summary.path.name)
+        return InputRef(summary=summary, file_id=file_id)
 
     def upload_file(self, path: Path, *, filename: str | None = None) -> str:
         """Upload a JSONL file by the documented ``POST /files/upload`` (multipart: purpose,

@@ -34,14 +34,10 @@ class AsyncAnthropicAdapter:
         return structure(record, Batch, provider=self.http.provider, what="MessageBatch object")
 
     async def aupload_input(self, summary: InputSummary) -> InputRef:
-        """Stage the create body (translated, on disk) and note the newest batch, which the
-        search for an ambiguous create's batch starts after. Nothing is uploaded."""
-        staged = wire.stage_requests(summary)
-        try:
-            page = await self.alist_batches(after=None, limit=1)
-        except BaseException:
-            staged.unlink(missing_ok=True)
-            raise
+        """Check the create body the validating pass staged and note the newest batch, which
+        the search for an ambiguous create's batch starts after. Nothing is uploaded."""
+        staged = wire.staged_body(summary)
+        page = await self.alist_batches(after=None, limit=1)
         return InputRef(
             summary=summary, staged_path=staged, newest_batch=page[0] if len(page) else None
         )

@@ -43,6 +43,8 @@ from any_llm.types import (
 )
 
 from . import IDEMPOTENCY_KEY, ProviderSpec, WindowRange, openai
+from .openai import input_custom_id as input_custom_id  # the same line shape
+from .openai import parse_file_id as parse_file_id  # the same File object
 
 logger = logging.getLogger("any_llm")
 
@@ -528,13 +530,6 @@ def create_body(
     return body
 
 
-def parse_file_id(data: Any) -> str:
-    """The id of an uploaded file."""
-    if isinstance(data, dict) and isinstance(data.get("id"), str) and data["id"]:
-        return str(data["id"])
-    raise TypeError("expected a file object with an 'id'")
-
-
 # batch jobs
 
 
@@ -717,16 +712,6 @@ def parse_page(data: Any, parse: Callable[[Any], Batch], *, page: int, size: int
 
 
 # results
-
-
-def input_custom_id(line: bytes) -> str | None:
-    """The custom_id of one input line read back from the provider, if it has one."""
-    try:
-        obj = json.loads(line)
-    except ValueError:
-        return None
-    custom_id = obj.get("custom_id") if isinstance(obj, dict) else None
-    return custom_id if isinstance(custom_id, str) and custom_id else None
 
 
 def _chunks_text(chunks: list[Any], kind: str) -> str:

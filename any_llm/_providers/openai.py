@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
 from typing import Any
 
@@ -236,7 +236,7 @@ def batch_to_record(data: Any, *, provider: str = PROVIDER) -> dict[str, Any]:
 def input_custom_id(line: bytes) -> str | None:
     """The custom_id of one input line read back from the provider, if it has one."""
     try:
-        obj = json.loads(line)
+        obj = orjson.loads(line)
     except ValueError:
         return None
     custom_id = obj.get("custom_id") if isinstance(obj, dict) else None
@@ -272,14 +272,23 @@ def page_locally(
     """
     if not isinstance(data, dict) or not isinstance(data.get("data"), list):
         raise TypeError("expected {'object': 'list', 'data': [...]} from GET /batches")
-    batches = [parse(b) for b in data["data"]]
+    return cut_page([parse(b) for b in data["data"]], after=after, limit=limit, provider=provider)
+
+
+def cut_page(
+    batches: Sequence[Batch], *, after: str | None, limit: int | None, provider: str
+) -> BatchPage:
+    """A page of a whole list (newest first) that the provider does not page itself: the
+    batches after the one named ``after``, at most ``limit`` of them."""
+    if limit is not None and limit < 1:
+        raise ConfigurationError(f"{provider}: limit must be at least 1, got {limit}")
     start = 0
     if after is not None:
         ids = [b.id for b in batches]
         if after not in ids:
             raise ConfigurationError(
                 f"{provider}: after={after!r} names no batch in the list (deleted since?); "
-                "list again without after="
+                "pass the next_cursor of the previous page, or list again without after="
             )
         start = ids.index(after) + 1
     end = len(batches) if limit is None else start + limit

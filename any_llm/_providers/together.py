@@ -20,7 +20,6 @@ from typing import Any
 
 from any_llm._jsonl import InputLimits, Staging, TranslationError
 from any_llm._transport import FileBody
-from any_llm.errors import ConfigurationError
 from any_llm.types import (
     Batch,
     BatchPage,
@@ -30,6 +29,8 @@ from any_llm.types import (
 )
 
 from . import ProviderSpec, openai
+from .openai import input_custom_id as input_custom_id  # the same line shape
+from .openai import parse_file_id as parse_file_id  # the same File object
 
 logger = logging.getLogger("any_llm")
 
@@ -446,40 +447,7 @@ def parse_list(data: Any, parse: Callable[[Any], Batch]) -> list[Batch]:
 def page_of(batches: Sequence[Batch], *, after: str | None, limit: int | None) -> BatchPage:
     """A page of the (unpaginated) list: the batches after the one named ``after``, at most
     ``limit`` of them."""
-    if limit is not None and limit < 1:
-        raise ConfigurationError(f"{PROVIDER}: limit must be at least 1, got {limit}")
-    start = 0
-    if after is not None:
-        for index, batch in enumerate(batches):
-            if batch.id == after:
-                start = index + 1
-                break
-        else:
-            raise ConfigurationError(
-                f"{PROVIDER}: after={after!r} names no batch in the list; pass the "
-                "next_cursor of the previous page"
-            )
-    end = len(batches) if limit is None else start + limit
-    items = tuple(batches[start:end])
-    has_more = end < len(batches) and bool(items)
-    return BatchPage(data=items, has_more=has_more, next_cursor=items[-1].id if has_more else None)
-
-
-def parse_file_id(data: Any) -> str:
-    """The id of a File object."""
-    if isinstance(data, dict) and isinstance(data.get("id"), str) and data["id"]:
-        return str(data["id"])
-    raise TypeError("expected a File object with an 'id'")
-
-
-def input_custom_id(line: bytes) -> str | None:
-    """The custom_id of one input line read back from Together, if it has one."""
-    try:
-        obj = json.loads(line)
-    except ValueError:
-        return None
-    custom_id = obj.get("custom_id") if isinstance(obj, dict) else None
-    return custom_id if isinstance(custom_id, str) and custom_id else None
+    return openai.cut_page(batches, after=after, limit=limit, provider=PROVIDER)
 
 
 def _openai_body(body: dict[str, Any]) -> dict[str, Any]:

@@ -16,6 +16,8 @@ from any_llm.errors import InputFileError
 
 MAX_LINE_BYTES = 64 * 1024 * 1024
 """Longest input line read (one request); a longer line is refused, keeping memory bounded."""
+READ_SIZE = 1024 * 1024
+"""Bytes read from the input file at a time by the validating pass."""
 
 
 class TranslationError(ValueError):
@@ -102,12 +104,15 @@ def _check_file(path: Path, limits: InputLimits) -> int:
     return size
 
 
-def _read_lines(path: Path) -> Iterator[tuple[int, bytes]]:
+def _open(path: Path) -> BinaryIO:
     try:
-        stream = path.open("rb")
+        return path.open("rb")
     except OSError as exc:
         raise _fail(path, None, f"cannot open the file: {exc.strerror}") from exc
-    with stream:
+
+
+def _read_lines(path: Path) -> Iterator[tuple[int, bytes]]:
+    with _open(path) as stream:
         number = 0
         while True:
             raw = stream.readline(MAX_LINE_BYTES + 1)
@@ -119,11 +124,11 @@ def _read_lines(path: Path) -> Iterator[tuple[int, bytes]]:
             yield number, raw
 
 
-def _parse_line(path: Path, number: int, raw: bytes) -> dict[str, Any]:
+def _parse_line(path: Path, number: int, raw: bytes | memoryview) -> dict[str, Any]:
     try:
         obj = orjson.loads(raw)  # the fast path: a valid line is parsed once, from bytes
     except orjson.JSONDecodeError as exc:
-        raise _explain(path, number, raw, exc) from None
+        raise _explain(path, number, bytes(raw), exc) from None
     if not isinstance(obj, dict):
         raise _fail(path, number, f"expected a JSON object, got {type(obj).__name__}")
     return obj
@@ -142,6 +147,19 @@ def _explain(path: Path, number: int, raw: bytes, exc: orjson.JSONDecodeError) -
     return _fail(path, number, f"not valid JSON: {exc.msg} (column {exc.colno})")
 
 
+def _check_request(
+    path: str | os.PathLike[str], *, endpoint: str, limits: InputLimits, provider: str
+) -> tuple[Path, int]:
+    """The checks that need no reading: the endpoint, and the file's presence and size."""
+    p = Path(path)
+    if endpoint not in limits.endpoints:
+        supported = ", ".join(sorted(limits.endpoints))
+        raise _fail(
+            p, None, f"{provider} does not batch endpoint {endpoint!r}; use one of: {supported}"
+        )
+    return p, _check_file(p, limits)
+
+
 def validate_input_file(
     path: str | os.PathLike[str], *, endpoint: str, limits: InputLimits, provider: str
 ) -> InputSummary:
@@ -149,13 +167,7 @@ def validate_input_file(
 
     Nothing is sent before this returns.
     """
-    p = Path(path)
-    if endpoint not in limits.endpoints:
-        supported = ", ".join(sorted(limits.endpoints))
-        raise _fail(
-            p, None, f"{provider} does not batch endpoint {endpoint!r}; use one of: {supported}"
-        )
-    size = _check_file(p, limits)
+    p, size = _check_request(path, endpoint=endpoint, limits=limits, provider=provider)
     staging = limits.staging
     if staging is None:
         return _validate(p, endpoint=endpoint, limits=limits, provider=provider, size=size)
@@ -182,13 +194,148 @@ def _validate(
     out: BinaryIO | None = None,
 ) -> InputSummary:
     """The validating pass; with ``out``, the translated lines are written there as well."""
-    staging = limits.staging
-    if out is not None and staging is not None:
-        out.write(staging.head)
-    seen: set[str] = set()
-    model: str | None = None
-    count = 0
-    for number, raw in _read_lines(p):
+    validator = InputValidator(p, endpoint=endpoint, limits=limits, provider=provider, out=out)
+    with _open(p) as stream:
+        while chunk := stream.read(READ_SIZE):
+            validator.feed(chunk)
+    return attrs.evolve(validator.finish(), size=size)
+
+
+@attrs.frozen(kw_only=True)
+class InputCheck:
+    """A file sent as is, whose start passed the checks (``check_input_start``). The rest is
+    checked as the file is read for sending: each attempt feeds a new ``validator()`` every
+    byte before it is sent, and the last bytes leave only once the whole file passed."""
+
+    path: Path
+    size: int
+    endpoint: str
+    limits: InputLimits
+    provider: str
+
+    def validator(self) -> InputValidator:
+        """The checks for one reading of the file, from its first byte."""
+        return InputValidator(
+            self.path,
+            endpoint=self.endpoint,
+            limits=self.limits,
+            provider=self.provider,
+        )
+
+
+InputSource = InputSummary | InputCheck
+"""What an adapter uploads: a file validated whole (and staged, if the provider translates),
+or a file sent as is and checked while it is read (``InputCheck``)."""
+
+
+def validated(source: InputSource) -> InputSummary:
+    """The summary of an input validated whole, as every adapter that translates gets it."""
+    if not isinstance(source, InputSummary):
+        raise TypeError("this adapter translates its input: validate the whole file first")
+    return source
+
+
+def check_input_start(
+    path: str | os.PathLike[str], *, endpoint: str, limits: InputLimits, provider: str
+) -> InputCheck:
+    """For a file sent as is: every check that needs no reading, then the lines of its first
+    ``READ_SIZE`` bytes (the whole file when it is no bigger). Nothing is sent before this
+    returns; the rest of the file is checked while it is read for sending."""
+    p, size = _check_request(path, endpoint=endpoint, limits=limits, provider=provider)
+    validator = InputValidator(p, endpoint=endpoint, limits=limits, provider=provider)
+    with _open(p) as stream:
+        validator.feed(stream.read(READ_SIZE))
+        if not stream.read(1):
+            validator.finish()
+    return InputCheck(path=p, size=size, endpoint=endpoint, limits=limits, provider=provider)
+
+
+class InputValidator:
+    """The per-line checks of one input file, fed its bytes in order: every line is checked
+    as soon as its end is fed, and ``finish`` checks the last line and the whole-file limits.
+    Raises InputFileError, naming the file and line, at the first problem. With ``out``, the
+    translated lines are written there as they pass (``InputLimits.staging``)."""
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        endpoint: str,
+        limits: InputLimits,
+        provider: str,
+        out: BinaryIO | None = None,
+    ) -> None:
+        self.path = path
+        self.endpoint = endpoint
+        self.limits = limits
+        self.provider = provider
+        self.out = out if limits.staging is not None else None
+        self.summary: InputSummary | None = None
+        """Set by ``finish``."""
+        self._seen: set[str] = set()
+        self._model: str | None = None
+        self._requests = 0
+        self._lines = 0
+        self._fed = 0
+        self._pending: list[bytes] = []
+        self._pending_size = 0
+        if self.out is not None and limits.staging is not None:
+            self.out.write(limits.staging.head)
+
+    def feed(self, data: bytes) -> None:
+        """Check every line that ``data`` completes; keep the unfinished end for later."""
+        self._fed += len(data)
+        start = 0
+        end = data.find(b"\n")
+        if self._pending and end >= 0:
+            self._pending.append(data[:end])
+            line = b"".join(self._pending)
+            self._pending, self._pending_size = [], 0
+            self._line(line)
+            start = end + 1
+            end = data.find(b"\n", start)
+        view = memoryview(data)
+        while end >= 0:
+            self._line(view[start:end])
+            start = end + 1
+            end = data.find(b"\n", start)
+        if start < len(data):
+            self._pending.append(data[start:])
+            self._pending_size += len(data) - start
+            if self._pending_size > MAX_LINE_BYTES:
+                raise _fail(
+                    self.path, self._lines + 1, f"line longer than {MAX_LINE_BYTES:,} bytes"
+                )
+
+    def finish(self) -> InputSummary:
+        """Check the last line (when the file does not end with a newline) and the limits on
+        the whole file; return what the pass learned."""
+        if self._pending:
+            line = b"".join(self._pending)
+            self._pending, self._pending_size = [], 0
+            self._line(line)
+        p, limits, provider = self.path, self.limits, self.provider
+        if self._requests == 0:
+            raise _fail(p, None, "the file holds no request")
+        if self._requests < limits.min_requests:
+            raise _fail(
+                p,
+                None,
+                f"the file holds {self._requests:,} requests; a {provider} batch needs at least "
+                f"{limits.min_requests:,}",
+            )
+        if self.out is not None and limits.staging is not None:
+            self.out.write(limits.staging.tail)
+        self.summary = InputSummary(
+            path=p, size=self._fed, requests=self._requests, model=self._model
+        )
+        return self.summary
+
+    def _line(self, raw: bytes | memoryview) -> None:
+        self._lines += 1
+        p, number, limits, provider = self.path, self._lines, self.limits, self.provider
+        if len(raw) > MAX_LINE_BYTES:
+            raise _fail(p, number, f"line longer than {MAX_LINE_BYTES:,} bytes")
         obj = _parse_line(p, number, raw)
         custom_id = obj.get("custom_id")
         if not isinstance(custom_id, str) or not custom_id:
@@ -198,16 +345,19 @@ def _validate(
             raise _fail(
                 p, number, f"{provider} needs custom_ids matching {pattern.pattern}", custom_id
             )
-        if custom_id in seen:
+        if custom_id in self._seen:
             raise _fail(p, number, "duplicate custom_id; each request needs its own", custom_id)
-        seen.add(custom_id)
+        self._seen.add(custom_id)
         method = obj.get("method")
         if method != "POST":
             raise _fail(p, number, f"method must be 'POST', got {method!r}", custom_id)
         url = obj.get("url")
-        if url != endpoint:
+        if url != self.endpoint:
             raise _fail(
-                p, number, f"url {url!r} does not match the batch endpoint {endpoint!r}", custom_id
+                p,
+                number,
+                f"url {url!r} does not match the batch endpoint {self.endpoint!r}",
+                custom_id,
             )
         body = obj.get("body")
         if not isinstance(body, dict):
@@ -217,14 +367,14 @@ def _validate(
         line_model = body.get("model")
         if not isinstance(line_model, str) or not line_model:
             raise _fail(p, number, "body.model must be a non-empty string", custom_id)
-        if model is None:
-            model = line_model
-        elif limits.single_model and line_model != model:
+        if self._model is None:
+            self._model = line_model
+        elif limits.single_model and line_model != self._model:
             raise _fail(
                 p,
                 number,
-                f"body.model {line_model!r} differs from {model!r} on line 1; {provider} "
-                "batches take one model per file",
+                f"body.model {line_model!r} differs from {self._model!r} on line 1; "
+                f"{provider} batches take one model per file",
                 custom_id,
             )
         if limits.translate is not None:
@@ -232,30 +382,18 @@ def _validate(
                 native = limits.translate(obj)
             except TranslationError as exc:
                 raise _fail(p, number, f"cannot send to {provider}: {exc}", custom_id) from None
-            if out is not None and staging is not None:
-                if count:
-                    out.write(staging.separator)
-                out.write(orjson.dumps(native))
-        count += 1
-        if count > limits.max_requests:
+            if self.out is not None and limits.staging is not None:
+                if self._requests:
+                    self.out.write(limits.staging.separator)
+                self.out.write(orjson.dumps(native))
+        self._requests += 1
+        if self._requests > limits.max_requests:
             raise _fail(
                 p,
                 number,
                 f"more than {limits.max_requests:,} requests, the {provider} limit per batch; "
                 "split the file",
             )
-    if count == 0:
-        raise _fail(p, None, "the file holds no request")
-    if count < limits.min_requests:
-        raise _fail(
-            p,
-            None,
-            f"the file holds {count:,} requests; a {provider} batch needs at least "
-            f"{limits.min_requests:,}",
-        )
-    if out is not None and staging is not None:
-        out.write(staging.tail)
-    return InputSummary(path=p, size=size, requests=count, model=model)
 
 
 def write_translated(

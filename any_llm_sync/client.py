@@ -15,7 +15,13 @@ from typing import Any
 from tenacity import Retrying, retry_if_result, stop_after_delay, stop_never
 
 from any_llm._config import ClientConfig, check_metadata, resolve_config
-from any_llm._jsonl import iter_custom_ids, validate_input_file
+from any_llm._jsonl import (
+    InputSource,
+    InputSummary,
+    check_input_start,
+    iter_custom_ids,
+    validate_input_file,
+)
 from any_llm._providers import InputRef
 from any_llm._results import check_results_ready, unreturned_item
 from any_llm._retry import poll_wait, request_policy
@@ -113,21 +119,32 @@ class AnyLLM:
     ) -> Batch:
         """Create a batch job from a JSONL file of requests.
 
-        The file is validated in one pass before anything is sent, uploaded (streamed from
-        disk), then the batch is created. ``on_upload_progress`` is told the size of every
-        chunk sent from disk (a retried upload counts again). Extra ``kwargs`` are sent in the
-        create request.
+        The file is validated line by line, uploaded (streamed from disk), then the batch is
+        created. Bad input raises InputFileError naming the file and line; the provider never
+        stores a file that failed. A file uploaded as is (OpenAI's protocol) is checked while
+        it is read for sending: its first MiB before any request, each later chunk before it
+        is sent, the whole file before the upload's last bytes. A file the provider takes
+        translated is checked whole, and staged, before any request.
+
+        ``on_upload_progress`` is told the size of every chunk sent from disk (a retried upload
+        counts again). Extra ``kwargs`` are sent in the create request.
         """
         spec = self.config.spec
         spec.check_completion_window(completion_window)
         check_metadata(self.provider, metadata, spec.metadata_max_pairs)
-        summary = validate_input_file(
-            input_file_path, endpoint=endpoint, limits=spec.limits, provider=self.provider
-        )
+        source: InputSource
+        if spec.sends_input_as_is:
+            source = check_input_start(
+                input_file_path, endpoint=endpoint, limits=spec.limits, provider=self.provider
+            )
+        else:
+            source = validate_input_file(
+                input_file_path, endpoint=endpoint, limits=spec.limits, provider=self.provider
+            )
         # Every body streamed from disk for this call reports its reads (retries included).
         progress = UPLOAD_PROGRESS.set(on_upload_progress)
         try:
-            input_ref = self._adapter.upload_input(summary)
+            input_ref = self._adapter.upload_input(source)
             created: Batch | None = None
             try:
                 created = self._create_once(
@@ -138,8 +155,8 @@ class AnyLLM:
             return created
         finally:
             UPLOAD_PROGRESS.reset(progress)
-            if summary.staged_path is not None:  # the translation staged by the validating pass
-                summary.staged_path.unlink(missing_ok=True)
+            if isinstance(source, InputSummary) and source.staged_path is not None:
+                source.staged_path.unlink(missing_ok=True)  # the translation staged by the pass
 
     def _create_once(
         self,

@@ -3,6 +3,7 @@ documented errors, never an unexpected exception (validator, translators, result
 
 from __future__ import annotations
 
+import itertools
 import json
 import tempfile
 from collections.abc import Callable
@@ -12,7 +13,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from any_llm._jsonl import TranslationError, validate_input_file
+from any_llm._jsonl import InputSummary, InputValidator, TranslationError, validate_input_file
 from any_llm._providers import anthropic, gemini, get_spec, mistral, openai, together
 from any_llm.errors import InputFileError
 from any_llm.types import Batch, BatchResultItem, BatchStatus
@@ -132,6 +133,53 @@ def test_validator_accepts_or_explains(provider: str, lines: list[bytes]) -> Non
             error = None
             assert summary.requests >= 1
     assert error is None or (error.path == str(path) and error.reason)
+
+
+def _fed(
+    path: Path, provider: str, data: bytes, cuts: list[int]
+) -> InputSummary | tuple[int | None, str]:
+    """What a validator fed ``data`` in pieces cut at ``cuts`` concludes."""
+    validator = InputValidator(
+        path, endpoint=CHAT, limits=get_spec(provider).limits, provider=provider
+    )
+    bounds = [0, *sorted(cut % (len(data) + 1) for cut in cuts), len(data)]
+    try:
+        for start, end in itertools.pairwise(bounds):
+            validator.feed(data[start:end])
+        return validator.finish()
+    except InputFileError as exc:
+        return exc.line, exc.reason
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    provider=st.sampled_from(["openai", "anthropic", "cerebras"]),
+    lines=st.lists(
+        st.one_of(
+            st.sampled_from([b"", b"  ", b"\r", b"{}", b"[1]", b"\xef\xbb\xbf{}", b"\xff"]),
+            st.builds(
+                lambda cid, model: json.dumps(
+                    _line(cid, {"model": model, "max_tokens": 5, "messages": []})
+                ).encode(),
+                st.sampled_from(["a", "b", "c", "d e"]),
+                st.sampled_from(["m", "n"]),
+            ),
+        ),
+        max_size=12,
+    ),
+    ending=st.sampled_from([b"\n", b"\r\n"]),
+    last=st.booleans(),
+    cuts=st.lists(st.integers(0, 10_000), max_size=8),
+)
+def test_checking_in_pieces_concludes_as_in_one(
+    provider: str, lines: list[bytes], ending: bytes, last: bool, cuts: list[int]
+) -> None:
+    # A file checked while it is sent arrives in chunks cut anywhere: in a line, in a CRLF,
+    # in a UTF-8 sequence. The conclusion (summary, or the line and reason of the error) is
+    # the one of the whole file fed at once.
+    data = ending.join(lines) + (ending if last else b"")
+    path = Path("input.jsonl")
+    assert _fed(path, provider, data, cuts) == _fed(path, provider, data, [])
 
 
 BATCH = Batch(id="batches/1", provider="gemini", status=BatchStatus.COMPLETED, provider_status="x")

@@ -50,6 +50,12 @@ class ProviderSpec:
     """Set for the providers that speak OpenAI's Files + Batches protocol: how theirs differs.
     The OpenAI adapter serves every one of them."""
 
+    @property
+    def sends_input_as_is(self) -> bool:
+        """The input file is uploaded unchanged (OpenAI's protocol), so it can be checked
+        while it is read for sending instead of in a pass of its own before."""
+        return self.openai_protocol is not None
+
     def check_completion_window(self, window: str) -> None:
         """Raise ConfigurationError unless the provider accepts ``window``."""
         if window in self.completion_windows:

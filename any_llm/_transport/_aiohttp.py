@@ -24,12 +24,18 @@ if TYPE_CHECKING:
     import aiohttp
 
 
-async def _file_chunks(body: FileBody) -> AsyncIterator[bytes]:
-    with body.open() as stream:
-        while chunk := stream.read(CHUNK_SIZE):
-            if body.on_read is not None:
-                body.on_read(len(chunk))
-            yield chunk
+async def _file_chunks(body: FileBody, failures: list[Exception]) -> AsyncIterator[bytes]:
+    """The body's chunks. aiohttp reports an error raised while reading the body as a
+    connection error; it is kept in ``failures`` so that the caller raises it as it is."""
+    try:
+        with body.open() as stream:
+            while chunk := stream.read(CHUNK_SIZE):
+                if body.on_read is not None:
+                    body.on_read(len(chunk))
+                yield chunk
+    except Exception as exc:
+        failures.append(exc)
+        raise
 
 
 class AiohttpTransport:
@@ -64,7 +70,7 @@ class AiohttpTransport:
             )
         return self._session
 
-    def _kwargs(self, request: Request) -> dict[str, Any]:
+    def _kwargs(self, request: Request, failures: list[Exception]) -> dict[str, Any]:
         import aiohttp
 
         headers = Headers(request.headers)
@@ -72,7 +78,7 @@ class AiohttpTransport:
         if isinstance(request.body, FileBody):
             headers["Content-Type"] = request.body.content_type
             headers["Content-Length"] = str(request.body.length)
-            data = _file_chunks(request.body)
+            data = _file_chunks(request.body, failures)
         elif request.body is not None:
             data = request.body
         return {
@@ -92,9 +98,10 @@ class AiohttpTransport:
         import aiohttp
 
         session = self._get_session()
+        failures: list[Exception] = []
         try:
             async with session.request(
-                request.method, request.url, **self._kwargs(request)
+                request.method, request.url, **self._kwargs(request, failures)
             ) as resp:
                 content = await resp.read()
                 return Response(
@@ -105,6 +112,8 @@ class AiohttpTransport:
                     url=strip_query(str(resp.url)),
                 )
         except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
+            if failures:  # reading the body failed (the file, or a check of its content)
+                raise failures[0] from None
             raise connection_error(
                 request, exc, timed_out=isinstance(exc, asyncio.TimeoutError)
             ) from exc
@@ -114,9 +123,10 @@ class AiohttpTransport:
         import aiohttp
 
         session = self._get_session()
+        failures: list[Exception] = []
         try:
             async with session.request(
-                request.method, request.url, **self._kwargs(request)
+                request.method, request.url, **self._kwargs(request, failures)
             ) as resp:
                 if resp.status >= 300:
                     content = await resp.read()
@@ -133,6 +143,8 @@ class AiohttpTransport:
                 async for chunk in resp.content.iter_chunked(CHUNK_SIZE):
                     yield chunk
         except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
+            if failures:  # reading the body failed (the file, or a check of its content)
+                raise failures[0] from None
             raise connection_error(
                 request, exc, timed_out=isinstance(exc, asyncio.TimeoutError)
             ) from exc

@@ -9,7 +9,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from contextvars import ContextVar
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO, Protocol, cast
 from urllib.parse import urljoin, urlsplit
 
 import attrs
@@ -189,36 +189,80 @@ def strip_query(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}{parts.path}"
 
 
-class _ConcatReader(io.RawIOBase):
-    """A readable stream over ``head`` + the file at ``path`` + ``tail``, never all in memory."""
+class BodyCheck(Protocol):
+    """Checks a file's bytes as they are read for sending (``multipart_file_body``)."""
 
-    def __init__(self, head: bytes, path: Path, tail: bytes) -> None:
+    def feed(self, data: bytes) -> None:
+        """Check ``data`` before it is sent; raise to abort the request."""
+
+    def finish(self) -> object:
+        """The whole file was fed; raise to abort the request before its last bytes."""
+
+
+class _ConcatReader(io.RawIOBase):
+    """A readable stream over ``head`` + the file at ``path`` (``size`` bytes, as declared in
+    the Content-Length) + ``tail``, never all in memory.
+
+    ``read`` hands out the bytes read from the file as they are (no buffer in between). A file
+    that is no longer ``size`` bytes long raises InputFileError before the tail is returned.
+    With ``check``, every byte of the file is fed to it before it is returned, and
+    ``check.finish()`` runs before the tail: a check that raises aborts the request before
+    its end, so the server never receives a complete body.
+    """
+
+    def __init__(
+        self, head: bytes, path: Path, size: int, tail: bytes, check: BodyCheck | None
+    ) -> None:
         super().__init__()
-        self._parts: list[bytes | BinaryIO] = [head, path.open("rb"), tail]
+        self._parts: list[bytes | BinaryIO] = [head, path.open("rb", buffering=0), tail]
+        self._path = path
+        self._size = size
+        self._left = size
+        self._check = check
 
     def readable(self) -> bool:
         return True
 
-    def readinto(self, buffer: Any) -> int:
-        view = memoryview(buffer)
+    def read(self, size: int | None = -1) -> bytes:
+        if size is None or size < 0:
+            size = CHUNK_SIZE
         while self._parts:
             part = self._parts[0]
             if isinstance(part, bytes):
-                n = min(len(part), len(view))
-                view[:n] = part[:n]
-                if n == len(part):
-                    self._parts.pop(0)
-                else:
-                    self._parts[0] = part[n:]
-                if n:
-                    return n
+                self._parts.pop(0)
+                if len(part) > size:
+                    self._parts.insert(0, part[size:])
+                    part = part[:size]
+                if part:
+                    return part
                 continue
-            n = part.readinto(view)  # type: ignore[attr-defined]
-            if n:
-                return int(n)
+            data = part.read(min(size, self._left)) if self._left else b""
+            if data:
+                self._left -= len(data)
+                if self._check is not None:
+                    self._check.feed(data)
+                return data
+            if self._left or part.read(1):
+                self._changed()
+            if self._check is not None:
+                self._check.finish()
             part.close()
             self._parts.pop(0)
-        return 0
+        return b""
+
+    def _changed(self) -> None:
+        from any_llm.errors import InputFileError
+
+        raise InputFileError(
+            f"the file changed while it was sent: it was {self._size:,} bytes when the upload "
+            "began; upload it again once it is complete",
+            path=str(self._path),
+        )
+
+    def readinto(self, buffer: Any) -> int:
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
 
     def close(self) -> None:
         for part in self._parts:
@@ -233,11 +277,18 @@ def _quote(value: str) -> str:
 
 
 def multipart_file_body(
-    fields: Mapping[str, str], *, file_field: str, path: Path, filename: str
+    fields: Mapping[str, str],
+    *,
+    file_field: str,
+    path: Path,
+    filename: str,
+    check: Callable[[], BodyCheck] | None = None,
 ) -> FileBody:
     """A multipart/form-data body of ``fields`` plus the file, with its exact length.
 
     The file is streamed from disk on every attempt; only the small preamble is in memory.
+    With ``check``, each attempt feeds a new ``check()`` the file's bytes before sending them
+    (``_ConcatReader``).
     """
     boundary = f"any-llm-{uuid.uuid4().hex}"
     head = io.BytesIO()
@@ -256,7 +307,8 @@ def multipart_file_body(
     size = os.stat(path).st_size
 
     def open_body() -> BinaryIO:
-        return io.BufferedReader(_ConcatReader(head_bytes, path, tail), CHUNK_SIZE)
+        reader = _ConcatReader(head_bytes, path, size, tail, None if check is None else check())
+        return cast("BinaryIO", reader)  # a binary stream without the file-only methods
 
     return FileBody(
         open=open_body,

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any, Protocol
 
-from any_llm._jsonl import InputSummary
+from any_llm._jsonl import InputSource
 from any_llm._providers import InputRef
 from any_llm.types import Batch, BatchPage, BatchResultItem
 
@@ -21,8 +21,10 @@ class BatchAdapter(Protocol):
 
     http: HTTPClient
 
-    def upload_input(self, summary: InputSummary) -> InputRef:
-        """Make the validated file ready for a create request (upload and/or stage it)."""
+    def upload_input(self, source: InputSource) -> InputRef:
+        """Make the input ready for a create request (upload and/or stage it). ``source`` is
+        an InputCheck only for a provider whose spec ``sends_input_as_is``; the others get the
+        file validated whole (``validated``)."""
         ...
 
     def create_batch(

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from any_llm._converter import structure, validation_error
-from any_llm._jsonl import InputSummary
+from any_llm._jsonl import InputSource, validated
 from any_llm._providers import IDEMPOTENCY_KEY, IDEMPOTENCY_PAGES, InputRef
 from any_llm._providers import mistral as wire
 from any_llm._transport import multipart_file_body
@@ -34,8 +34,9 @@ class MistralAdapter:
             raise validation_error(self.http.provider, "BatchJob object", exc) from exc
         return structure(record, Batch, provider=self.http.provider, what="BatchJob object")
 
-    def upload_input(self, summary: InputSummary) -> InputRef:
+    def upload_input(self, source: InputSource) -> InputRef:
         """Upload Mistral's lines, staged by the validating pass (the client deletes them)."""
+        summary = validated(source)
         assert summary.staged_path is not None
         file_id = self.upload_file(
             summary.staged_path, filename=wire.upload_filename(summary.path.name)

@@ -12,7 +12,7 @@ from typing import Any
 from urllib.parse import urljoin
 
 from any_llm._converter import structure, validation_error
-from any_llm._jsonl import InputSummary
+from any_llm._jsonl import InputSource, validated
 from any_llm._providers import InputRef
 from any_llm._providers import together as wire
 from any_llm._transport import REDIRECT_STATUSES, Response, multipart_file_body
@@ -63,8 +63,9 @@ class TogetherAdapter:
                 url=response.url,
             ) from exc
 
-    def upload_input(self, summary: InputSummary) -> InputRef:
+    def upload_input(self, source: InputSource) -> InputRef:
         """Stage the translated file, then upload it (purpose batch-api)."""
+        summary = validated(source)
         assert summary.staged_path is not None  # staged by the validating pass
         file_id = self.upload_file(summary.staged_path, filename=summary.path.name)
         return InputRef(summary=summary, file_id=file_id)

@@ -1,5 +1,6 @@
 """Bad input: a table of concrete cases, each refused with its own clear error before any
-request is sent (the emulator's request log stays empty)."""
+request is sent (the emulator's request log stays empty), or, for a problem past the first MiB
+of a file sent as is, by cutting the upload before its end (nothing is stored)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import pytest
 from any_llm import acreate_batch
 from any_llm.emulator import Emulator
 from any_llm.errors import AnyLLMError, ConfigurationError, InputFileError
+from tests._async.waits import aborted_uploads
 from tests.helpers import CHAT, KEY, client_args, sha256
 
 
@@ -79,6 +81,8 @@ class Case:
     endpoint: str = CHAT
     error: type[AnyLLMError] = InputFileError
     kwargs: dict[str, Any] = attrs.field(factory=dict)
+    cuts_upload: bool = False
+    """Found past the file's first MiB, while it is sent: the upload is cut before its end."""
 
 
 HUGE = 64 * 1024 * 1024 + 10
@@ -96,7 +100,13 @@ CASES = [
     Case("array line", text("[1, 2]"), "expected a JSON object, got list", 1),
     Case("string line", text('"hello"'), "expected a JSON object, got str", 1),
     Case("number line", text("42"), "expected a JSON object, got int", 1),
-    Case("huge line", raw(b"x" * HUGE + b"\n"), "longer than 67,108,864 bytes", 1),
+    Case(
+        "huge line",
+        raw(b"x" * HUGE + b"\n"),
+        "longer than 67,108,864 bytes",
+        1,
+        cuts_upload=True,
+    ),
     Case("no custom_id", text(line(None)), "custom_id must be a non-empty string", 1),
     Case("numeric custom_id", text(line(7)), "custom_id must be a non-empty string", 1),
     Case("empty custom_id", text(line("")), "custom_id must be a non-empty string", 1),
@@ -127,7 +137,13 @@ CASES = [
         "openai",
         "/v1/nope",
     ),
-    Case("over 50,000 requests", many(50_001), "more than 50,000 requests", 50_001),
+    Case(
+        "over 50,000 requests",
+        many(50_001),
+        "more than 50,000 requests",
+        50_001,
+        cuts_upload=True,
+    ),
     Case("over 200 MB", sparse(200_000_001), "over the provider's limit of 200,000,000 bytes"),
     Case(
         "mistral: mixed models",
@@ -242,7 +258,12 @@ async def test_bad_input_is_refused_before_any_request(
             client_args=client_args(),
             **case.kwargs,
         )
-    assert emu.requests() == []  # nothing was sent
+    if case.cuts_upload:
+        assert len(await aborted_uploads(emu)) == 1
+        assert [r["path"] for r in emu.requests()] == ["/v1/files"]
+        assert emu.files() == []
+    else:
+        assert emu.requests() == []  # nothing was sent
     error = info.value
     if isinstance(error, InputFileError):
         assert error.path == str(path)

@@ -23,6 +23,7 @@ from any_llm.errors import (
     UnsupportedProviderError,
 )
 from any_llm.types import BatchResultStatus, BatchStatus
+from tests._async.waits import aborted_uploads
 from tests.helpers import CHAT, KEY, Redirector, client_args, sha256, write_requests
 
 
@@ -95,7 +96,10 @@ async def test_over_the_request_limit(emu: Emulator, tmp_path: Path) -> None:
     with pytest.raises(InputFileError, match="more than 50,000 requests") as info:
         await acreate_batch("openai", path, CHAT, api_key=KEY, api_base=f"{emu.url}/v1")
     assert info.value.line == 50_001
-    assert emu.requests() == []
+    # Found while the file was sent (past its first MiB): the upload was cut, nothing stored.
+    assert len(await aborted_uploads(emu)) == 1
+    assert [r["path"] for r in emu.requests()] == ["/v1/files"]
+    assert emu.files() == []
 
 
 async def test_missing_key_and_unknown_provider(

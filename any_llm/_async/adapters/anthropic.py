@@ -9,7 +9,7 @@ from typing import Any
 import attrs
 
 from any_llm._converter import structure, validation_error
-from any_llm._jsonl import InputSummary
+from any_llm._jsonl import InputSource, validated
 from any_llm._providers import IDEMPOTENCY_PAGES, InputRef
 from any_llm._providers import anthropic as wire
 from any_llm._transport import FileBody
@@ -33,9 +33,10 @@ class AsyncAnthropicAdapter:
             raise validation_error(self.http.provider, "MessageBatch object", exc) from exc
         return structure(record, Batch, provider=self.http.provider, what="MessageBatch object")
 
-    async def aupload_input(self, summary: InputSummary) -> InputRef:
+    async def aupload_input(self, source: InputSource) -> InputRef:
         """Check the create body the validating pass staged and note the newest batch, which
         the search for an ambiguous create's batch starts after. Nothing is uploaded."""
+        summary = validated(source)
         staged = wire.staged_body(summary)
         page = await self.alist_batches(after=None, limit=1)
         return InputRef(

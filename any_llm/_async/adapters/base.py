@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any, Protocol
 
-from any_llm._jsonl import InputSummary
+from any_llm._jsonl import InputSource
 from any_llm._providers import InputRef
 from any_llm.types import Batch, BatchPage, BatchResultItem
 
@@ -19,8 +19,10 @@ class AsyncBatchAdapter(Protocol):
 
     http: AsyncHTTPClient
 
-    async def aupload_input(self, summary: InputSummary) -> InputRef:
-        """Make the validated file ready for a create request (upload and/or stage it)."""
+    async def aupload_input(self, source: InputSource) -> InputRef:
+        """Make the input ready for a create request (upload and/or stage it). ``source`` is
+        an InputCheck only for a provider whose spec ``sends_input_as_is``; the others get the
+        file validated whole (``validated``)."""
         ...
 
     async def acreate_batch(

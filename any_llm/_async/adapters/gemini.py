@@ -12,7 +12,7 @@ from urllib.parse import urlsplit, urlunsplit
 import attrs
 
 from any_llm._converter import structure, validation_error
-from any_llm._jsonl import InputSummary
+from any_llm._jsonl import InputSource, validated
 from any_llm._providers import IDEMPOTENCY_KEY, IDEMPOTENCY_PAGES, InputRef
 from any_llm._providers import gemini as wire
 from any_llm._transport import Request
@@ -55,8 +55,9 @@ class AsyncGeminiAdapter:
 
     # input
 
-    async def aupload_input(self, summary: InputSummary) -> InputRef:
+    async def aupload_input(self, source: InputSource) -> InputRef:
         """Stage the translated requests; upload them when they are too big to go inline."""
+        summary = validated(source)
         staged, inline, size = wire.stage_input(summary.path)
         if inline:
             return InputRef(summary=summary, staged_path=staged)

@@ -3,15 +3,16 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
 from any_llm._converter import structure, validation_error
-from any_llm._jsonl import InputSummary
+from any_llm._jsonl import InputSource, InputSummary, InputValidator
 from any_llm._providers import IDEMPOTENCY_PAGES, InputRef
 from any_llm._providers import openai as wire
 from any_llm._transport import multipart_file_body
+from any_llm.errors import APIResponseValidationError
 from any_llm.types import Batch, BatchPage, BatchResultItem
 
 from ..http import AsyncHTTPClient
@@ -34,17 +35,44 @@ class AsyncOpenAIAdapter:
             raise validation_error(self.http.provider, "Batch object", exc) from exc
         return structure(record, Batch, provider=self.http.provider, what="Batch object")
 
-    async def aupload_input(self, summary: InputSummary) -> InputRef:
-        """Upload the JSONL file as is (purpose=batch), streamed from disk."""
-        return InputRef(summary=summary, file_id=await self.aupload_file(summary.path))
+    async def aupload_input(self, source: InputSource) -> InputRef:
+        """Upload the JSONL file as is (purpose=batch), streamed from disk.
 
-    async def aupload_file(self, path: Path) -> str:
-        """Upload a JSONL file (purpose=batch); return its file id."""
+        A file whose start only was checked (an InputCheck) is checked while it is read: each
+        chunk before it is sent, the whole file before the upload's last bytes. A bad line
+        aborts the upload with InputFileError, so the provider never stores the file.
+        """
+        if isinstance(source, InputSummary):
+            return InputRef(summary=source, file_id=await self.aupload_file(source.path))
+        attempts: list[InputValidator] = []
+
+        def check() -> InputValidator:  # one per attempt: a retry reads the file anew
+            attempts.append(source.validator())
+            return attempts[-1]
+
+        file_id = await self.aupload_file(source.path, check=check)
+        summary = attempts[-1].summary if attempts else None
+        if summary is None:  # the server answered before reading the whole body
+            await self.adelete_file(file_id)
+            raise APIResponseValidationError(
+                f"{self.http.provider}: POST /files answered before the whole of "
+                f"{source.path} was sent, so the file was not checked to its end; the file "
+                f"({file_id}) was deleted and no batch created",
+                provider=self.http.provider,
+            )
+        return InputRef(summary=summary, file_id=file_id)
+
+    async def aupload_file(
+        self, path: Path, *, check: Callable[[], InputValidator] | None = None
+    ) -> str:
+        """Upload a JSONL file (purpose=batch); return its file id. With ``check``, every
+        attempt checks the file's bytes before sending them (``multipart_file_body``)."""
         body = multipart_file_body(
             {"purpose": "batch"},
             file_field="file",
             path=path,
             filename=wire.upload_filename(path.name),
+            check=check,
         )
         data = await self.http.ajson(self.http.request("POST", "/files", body=body))
         try:

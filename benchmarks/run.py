@@ -38,6 +38,8 @@ from workload import ID_PREFIX, expected_failures, write_requests, write_sized
 HERE = Path(__file__).resolve().parent
 ADAPTERS = HERE / "adapters"
 ROOT = HERE.parent
+OPTIMISATIONS = HERE / "optimisations.md"
+"""Hand-kept: each optimisation and what it bought when it was made (copied into the report)."""
 RAMDISK = Path("/dev/shm")
 
 
@@ -802,6 +804,10 @@ def render(
     for v in verdicts:
         status = f"**{v.status}**" if v.status == "FAIL" else v.status
         add(f"| {v.target} | {status} | {v.detail} |")
+    add("")
+    add("## What each optimisation bought")
+    add("")
+    add(OPTIMISATIONS.read_text(encoding="utf-8").rstrip())
     add("")
     add("## Details")
     for key in ops:

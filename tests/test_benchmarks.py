@@ -109,7 +109,14 @@ def test_smoke_import_loads_no_transport(smoke: dict[str, Any]) -> None:
 
 def test_smoke_report_has_tables_targets_and_machine(smoke: dict[str, Any]) -> None:
     text = smoke["markdown"]
-    for heading in ("## Summary", "## Targets", "## Details", "## Versions", "## Notes"):
+    for heading in (
+        "## Summary",
+        "## Targets",
+        "## What each optimisation bought",
+        "## Details",
+        "## Versions",
+        "## Notes",
+    ):
         assert heading in text
     assert "Smoke run" in text
     assert "| cold import |" in text

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -222,6 +223,93 @@ class InputCheck:
             provider=self.provider,
         )
 
+    def stream_check(self, clock: Callable[[], float] = time.monotonic) -> StreamCheck:
+        """The check of one attempt at sending the file."""
+        return StreamCheck(self, clock=clock)
+
+
+SCOUT_SHARE = 0.25
+"""Part of the time the link is busy sending that the scout may spend checking ahead."""
+SCOUT_SLOW = 4.0
+"""The link counts as busy when sending a chunk takes this many times longer than checking it
+(on a fast link the scout never runs)."""
+SCOUT_MAX_SECONDS = 0.01
+"""Longest the scout checks ahead at once (it runs on the sending thread or event loop)."""
+
+
+class StreamCheck:
+    """The check of one attempt at sending a file as is (a ``BodyCheck`` of its upload).
+
+    Every chunk is checked before it is sent (``feed``) and the whole file before the last
+    bytes (``finish``): the bytes checked are the bytes sent. When the link is slow, a scout
+    also checks ahead, from its own handle and from where the upload is, the lines the upload
+    has not reached: a bad line deep in a file sent over a slow link is then reported soon, not
+    when the upload reaches it. The scout earns ``SCOUT_SHARE`` of the time spent sending
+    chunks that took ``SCOUT_SLOW`` times longer to send than to check, and spends it at most
+    ``SCOUT_MAX_SECONDS`` at a time, before a chunk is checked.
+    """
+
+    def __init__(self, source: InputCheck, *, clock: Callable[[], float]) -> None:
+        self._source = source
+        self._clock = clock
+        self._validator = source.validator()
+        self._scout: InputValidator | None = None
+        self._scout_stream: BinaryIO | None = None
+        self._scout_done = False
+        self._sent_at: float | None = None
+        self._check_seconds = 0.0
+        """How long checking the last chunk took."""
+        self._credit = 0.0
+
+    @property
+    def summary(self) -> InputSummary | None:
+        """What the check learned, once ``finish`` passed."""
+        return self._validator.summary
+
+    def feed(self, data: bytes) -> None:
+        """Check ``data`` before it is sent (after letting the scout run if the link is slow)."""
+        started = self._clock()
+        if self._sent_at is not None and not self._scout_done:
+            sending = started - self._sent_at  # how long the previous chunk took to send
+            if sending > SCOUT_SLOW * self._check_seconds:
+                self._credit += sending * SCOUT_SHARE
+            if self._credit > self._check_seconds:
+                self._scout_ahead(started, min(self._credit, SCOUT_MAX_SECONDS))
+        checking = self._clock()
+        self._validator.feed(data)
+        self._sent_at = self._clock()
+        self._check_seconds = self._sent_at - checking
+
+    def finish(self) -> InputSummary:
+        """Check the end of the file, before the upload's last bytes."""
+        self.close()
+        return self._validator.finish()
+
+    def close(self) -> None:
+        """Close the scout's handle (the upload ended or was cut)."""
+        if self._scout_stream is not None:
+            self._scout_stream.close()
+            self._scout_stream = None
+
+    def _scout_ahead(self, now: float, budget: float) -> None:
+        if self._scout is None or self._scout.fed < self._validator.fed:
+            self.close()  # (re)start from where the upload is, with what it has seen
+            self._scout = self._validator.copy()
+            self._scout_stream = _open(self._source.path)
+            self._scout_stream.seek(self._scout.fed)
+        stream, scout = self._scout_stream, self._scout
+        assert stream is not None
+        deadline = now + budget
+        while self._clock() + self._check_seconds <= deadline:
+            data = stream.read(READ_SIZE)
+            if not data:
+                self._scout_done = True
+                self.close()
+                scout.finish()
+                break
+            scout.feed(data)
+        self._credit -= min(self._credit, self._clock() - now)
+
 
 InputSource = InputSummary | InputCheck
 """What an adapter uploads: a file validated whole (and staged, if the provider translates),
@@ -281,6 +369,25 @@ class InputValidator:
         self._pending_size = 0
         if self.out is not None and limits.staging is not None:
             self.out.write(limits.staging.head)
+
+    @property
+    def fed(self) -> int:
+        """Bytes fed so far."""
+        return self._fed
+
+    def copy(self) -> InputValidator:
+        """A validator that goes on from the same point, on its own (not for staging)."""
+        twin = InputValidator(
+            self.path, endpoint=self.endpoint, limits=self.limits, provider=self.provider
+        )
+        twin._seen = set(self._seen)
+        twin._model = self._model
+        twin._requests = self._requests
+        twin._lines = self._lines
+        twin._fed = self._fed
+        twin._pending = list(self._pending)
+        twin._pending_size = self._pending_size
+        return twin
 
     def feed(self, data: bytes) -> None:
         """Check every line that ``data`` completes; keep the unfinished end for later."""

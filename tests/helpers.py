@@ -6,7 +6,7 @@ import hashlib
 import json
 import threading
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from any_llm import RetryConfig
 
@@ -69,31 +69,30 @@ def sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-class Redirector:
-    """A loopback server that answers every request with a redirect to ``target`` + path
-    (another origin: a different port), like a provider handing out a presigned URL."""
+_Server = TypeVar("_Server", bound="LoopbackServer")
 
-    def __init__(self, target: str, status: int = 307) -> None:
-        self.target = target.rstrip("/")
-        self.status = status
+
+class LoopbackServer:
+    """An aiohttp.web app on a loopback port, served by its own loop in a thread (so that the
+    blocking sync twin can call it), for behaviour the emulator does not have."""
+
+    def __init__(self) -> None:
         self.url = ""
         self._loop: Any = None
         self._thread: threading.Thread | None = None
         self._runner: Any = None
 
-    def __enter__(self) -> Redirector:
+    def app(self) -> Any:
+        """The ``aiohttp.web.Application`` to serve."""
+        raise NotImplementedError
+
+    def __enter__(self: _Server) -> _Server:
         import asyncio
 
         from aiohttp import web
 
-        async def redirect(request: web.Request) -> web.Response:
-            location = self.target + request.path_qs
-            return web.Response(status=self.status, headers={"Location": location})
-
-        app = web.Application()
-        app.router.add_route("*", "/{tail:.*}", redirect)
         self._loop = asyncio.new_event_loop()
-        self._runner = web.AppRunner(app)
+        self._runner = web.AppRunner(self.app())
         ready = threading.Event()
 
         def serve() -> None:
@@ -117,3 +116,56 @@ class Redirector:
         self._loop.call_soon_threadsafe(self._loop.stop)
         assert self._thread is not None
         self._thread.join(10)
+
+
+class Redirector(LoopbackServer):
+    """A loopback server that answers every request with a redirect to ``target`` + path
+    (another origin: a different port), like a provider handing out a presigned URL."""
+
+    def __init__(self, target: str, status: int = 307) -> None:
+        super().__init__()
+        self.target = target.rstrip("/")
+        self.status = status
+
+    def app(self) -> Any:
+        from aiohttp import web
+
+        async def redirect(request: web.Request) -> web.Response:
+            location = self.target + request.path_qs
+            return web.Response(status=self.status, headers={"Location": location})
+
+        app = web.Application()
+        app.router.add_route("*", "/{tail:.*}", redirect)
+        return app
+
+
+class SlowLink(LoopbackServer):
+    """A loopback server that takes ``POST /v1/files`` bodies at ``rate`` bytes per second,
+    like a slow uplink, counting what it took (``receiving``). It never stores anything: a
+    complete body gets a 500."""
+
+    def __init__(self, rate: int) -> None:
+        super().__init__()
+        self.rate = rate
+        self.receiving = 0
+        """Bytes of the current upload taken so far."""
+        self.uploads = 0
+
+    def app(self) -> Any:
+        import asyncio
+
+        from aiohttp import web
+
+        step = 64 * 1024
+
+        async def upload(request: web.Request) -> web.Response:
+            self.uploads += 1
+            self.receiving = 0
+            while chunk := await request.content.read(step):
+                self.receiving += len(chunk)
+                await asyncio.sleep(len(chunk) / self.rate)
+            return web.json_response({"error": {"message": "SlowLink stores nothing"}}, status=500)
+
+        app = web.Application()
+        app.router.add_post("/v1/files", upload)
+        return app

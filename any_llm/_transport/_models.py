@@ -198,6 +198,9 @@ class BodyCheck(Protocol):
     def finish(self) -> object:
         """The whole file was fed; raise to abort the request before its last bytes."""
 
+    def close(self) -> None:
+        """The request is over (sent or cut): release what the check holds."""
+
 
 class _ConcatReader(io.RawIOBase):
     """A readable stream over ``head`` + the file at ``path`` (``size`` bytes, as declared in
@@ -269,6 +272,8 @@ class _ConcatReader(io.RawIOBase):
             if not isinstance(part, bytes):
                 part.close()
         self._parts = []
+        if self._check is not None:
+            self._check.close()
         super().close()
 
 

@@ -15,7 +15,7 @@ from any_llm import AnyLLM, acreate_batch
 from any_llm.emulator import Emulator, Fault
 from any_llm.errors import InputFileError
 from tests._async.waits import aborted_uploads
-from tests.helpers import CHAT, KEY, client_args, sha256, write_requests
+from tests.helpers import CHAT, KEY, SlowLink, client_args, sha256, write_requests
 
 COUNT = 20_000
 """Requests in the big file: about 2.6 MB, so most of it is past the first MiB."""
@@ -172,3 +172,38 @@ async def test_crlf_and_no_last_newline_in_a_big_file(emu: Emulator, tmp_path: P
     )
     stored = [f for f in emu.files() if f["id"] == batch.input_file_id]
     assert stored[0]["sha256"] == sha256(path)  # sent as it is, byte for byte
+
+
+def _write_padded(path: Path, count: int, bad_last: bytes) -> None:
+    """``count`` requests of about 1 KB each, the last one replaced by ``bad_last``."""
+    with path.open("wb") as out:
+        for i in range(count - 1):
+            body = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "x" * 900}]}
+            line = {"custom_id": f"r{i}", "method": "POST", "url": CHAT, "body": body}
+            out.write(json.dumps(line).encode() + b"\n")
+        out.write(bad_last + b"\n")
+
+
+async def test_on_a_slow_link_a_bad_line_deep_in_the_file_is_reported_early(
+    tmp_path: Path,
+) -> None:
+    # 42 MB over a 16 MB/s link: the upload alone would take 2.6 s. The scout checks ahead
+    # while the link is busy, so the duplicate on the last line cuts the upload long before
+    # the server has taken half of the file (without the scout: 34 to 38 MB of it).
+    path = tmp_path / "deep.jsonl"
+    _write_padded(path, 40_000, _request("r5"))
+    size = _size(path)
+    with SlowLink(rate=16_000_000) as link:
+        with pytest.raises(InputFileError, match="duplicate custom_id") as info:
+            await acreate_batch(
+                "openai",
+                path,
+                CHAT,
+                api_key=KEY,
+                api_base=f"{link.url}/v1",
+                client_args=client_args(),
+            )
+        taken = link.receiving
+    assert info.value.line == 40_000
+    assert link.uploads == 1
+    assert taken < size // 2, f"the server had taken {taken:,} of {size:,} bytes"

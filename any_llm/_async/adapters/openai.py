@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from any_llm._converter import structure, validation_error
-from any_llm._jsonl import InputSource, InputSummary, InputValidator
+from any_llm._jsonl import InputSource, InputSummary, StreamCheck
 from any_llm._providers import IDEMPOTENCY_PAGES, InputRef
 from any_llm._providers import openai as wire
 from any_llm._transport import multipart_file_body
@@ -44,10 +44,10 @@ class AsyncOpenAIAdapter:
         """
         if isinstance(source, InputSummary):
             return InputRef(summary=source, file_id=await self.aupload_file(source.path))
-        attempts: list[InputValidator] = []
+        attempts: list[StreamCheck] = []
 
-        def check() -> InputValidator:  # one per attempt: a retry reads the file anew
-            attempts.append(source.validator())
+        def check() -> StreamCheck:  # one per attempt: a retry reads the file anew
+            attempts.append(source.stream_check())
             return attempts[-1]
 
         file_id = await self.aupload_file(source.path, check=check)
@@ -63,7 +63,7 @@ class AsyncOpenAIAdapter:
         return InputRef(summary=summary, file_id=file_id)
 
     async def aupload_file(
-        self, path: Path, *, check: Callable[[], InputValidator] | None = None
+        self, path: Path, *, check: Callable[[], StreamCheck] | None = None
     ) -> str:
         """Upload a JSONL file (purpose=batch); return its file id. With ``check``, every
         attempt checks the file's bytes before sending them (``multipart_file_body``)."""

@@ -205,7 +205,7 @@ def _validate(
 @attrs.frozen(kw_only=True)
 class InputCheck:
     """A file sent as is, whose start passed the checks (``check_input_start``). The rest is
-    checked as the file is read for sending: each attempt feeds a new ``validator()`` every
+    checked as the file is read for sending: each attempt feeds a new ``stream_check()`` every
     byte before it is sent, and the last bytes leave only once the whole file passed."""
 
     path: Path

@@ -338,6 +338,13 @@ def check_input_start(
     return InputCheck(path=p, size=size, endpoint=endpoint, limits=limits, provider=provider)
 
 
+def _fast_decoder() -> Callable[[bytes | memoryview], Any]:
+    """The fast path's decoder (``_fastcheck``), imported on the first check."""
+    from any_llm._fastcheck import decode_request
+
+    return decode_request
+
+
 class InputValidator:
     """The per-line checks of one input file, fed its bytes in order: every line is checked
     as soon as its end is fed, and ``finish`` checks the last line and the whole-file limits.
@@ -367,6 +374,8 @@ class InputValidator:
         self._fed = 0
         self._pending: list[bytes] = []
         self._pending_size = 0
+        self._fast = _fast_decoder() if limits.translate is None else None
+        """Set when no line needs translating: ASCII lines then take the fast path."""
         if self.out is not None and limits.staging is not None:
             self.out.write(limits.staging.head)
 
@@ -398,12 +407,13 @@ class InputValidator:
             self._pending.append(data[:end])
             line = b"".join(self._pending)
             self._pending, self._pending_size = [], 0
-            self._line(line)
+            self._line(line, line.isascii())
             start = end + 1
             end = data.find(b"\n", start)
         view = memoryview(data)
+        ascii = data.isascii()  # msgspec checks no UTF-8 in what it skips: ASCII has none
         while end >= 0:
-            self._line(view[start:end])
+            self._line(view[start:end], ascii)
             start = end + 1
             end = data.find(b"\n", start)
         if start < len(data):
@@ -420,7 +430,7 @@ class InputValidator:
         if self._pending:
             line = b"".join(self._pending)
             self._pending, self._pending_size = [], 0
-            self._line(line)
+            self._line(line, line.isascii())
         p, limits, provider = self.path, self.limits, self.provider
         if self._requests == 0:
             raise _fail(p, None, "the file holds no request")
@@ -438,7 +448,38 @@ class InputValidator:
         )
         return self.summary
 
-    def _line(self, raw: bytes | memoryview) -> None:
+    def _line(self, raw: bytes | memoryview, ascii: bool) -> None:
+        """Check one line: an ASCII line that passes the fast path is done; any other line
+        (or one the fast path doubts) gets the full check, which says what is wrong."""
+        if ascii and self._fast is not None and len(raw) <= MAX_LINE_BYTES:
+            try:
+                request = self._fast(raw)
+            except (ValueError, RecursionError):  # msgspec's errors are ValueErrors
+                pass
+            else:
+                custom_id, model, limits = request.custom_id, request.body.model, self.limits
+                if (
+                    custom_id
+                    and custom_id not in self._seen
+                    and request.method == "POST"
+                    and request.url == self.endpoint
+                    and model
+                    and (model == self._model or self._model is None or not limits.single_model)
+                    and (
+                        limits.custom_id_pattern is None
+                        or limits.custom_id_pattern.fullmatch(custom_id)
+                    )
+                    and self._requests < limits.max_requests
+                ):
+                    self._lines += 1
+                    self._seen.add(custom_id)
+                    if self._model is None:
+                        self._model = model
+                    self._requests += 1
+                    return
+        self._full_line(raw)
+
+    def _full_line(self, raw: bytes | memoryview) -> None:
         self._lines += 1
         p, number, limits, provider = self.path, self._lines, self.limits, self.provider
         if len(raw) > MAX_LINE_BYTES:

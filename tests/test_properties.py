@@ -182,6 +182,74 @@ def test_checking_in_pieces_concludes_as_in_one(
     assert _fed(path, provider, data, cuts) == _fed(path, provider, data, [])
 
 
+ascii_lines = st.one_of(
+    st.binary(max_size=40).map(lambda b: bytes(x & 0x7F for x in b).replace(b"\n", b" ")),
+    st.builds(
+        lambda cid, method, url, body: json.dumps(
+            {"custom_id": cid, "method": method, "url": url, "body": body}
+        ).encode(),
+        st.one_of(st.sampled_from(["a", "b", ""]), json_values),
+        st.one_of(st.just("POST"), json_values),
+        st.one_of(st.just(CHAT), json_values),
+        st.one_of(bodies, json_values),
+    ),
+    st.builds(lambda v: json.dumps(v).encode(), json_values),
+    st.sampled_from(
+        [
+            b'{"custom_id":"a","method":"POST","url":"%s","body":{"model":"m","x":"\\ud800"}}'
+            % CHAT.encode(),
+            b'{"custom_id":"a","custom_id":"b","method":"POST","url":"%s","body":{"model":"m"}}'
+            % CHAT.encode(),
+            b'{"custom_id":"a","method":"POST","url":"%s","body":{"model":"m"}} x' % CHAT.encode(),
+        ]
+    ),
+)
+
+
+def _conclusion(validator: InputValidator, data: bytes) -> InputSummary | tuple[int | None, str]:
+    try:
+        validator.feed(data)
+        return validator.finish()
+    except InputFileError as exc:
+        return exc.line, exc.reason
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    provider=st.sampled_from(["openai", "anthropic", "groq"]),
+    lines=st.lists(ascii_lines, max_size=6),
+)
+def test_the_fast_path_concludes_as_the_full_check(provider: str, lines: list[bytes]) -> None:
+    # ASCII lines of a provider that translates nothing take msgspec's fast path; a line it
+    # doubts gets the full check. Either way the conclusion is the full check's (but for a
+    # number beyond a double, below).
+    limits = get_spec(provider).limits
+    path = Path("input.jsonl")
+    data = b"\n".join(lines)
+    fast = InputValidator(path, endpoint=CHAT, limits=limits, provider=provider)
+    full = InputValidator(path, endpoint=CHAT, limits=limits, provider=provider)
+    full._fast = None
+    assert _conclusion(fast, data) == _conclusion(full, data)
+
+
+def test_what_only_the_full_check_refuses() -> None:
+    # Valid JSON that orjson cannot represent, a number beyond a double: the full check
+    # (translating providers, non-ASCII lines) refuses it, the fast path skips it and lets it
+    # through to the provider, which has the last word. Pinned here. (Nesting deeper than
+    # orjson's 1,024 levels is refused by both: msgspec stops at Python's recursion limit.)
+    value = b"1e999"
+    limits = get_spec("openai").limits
+    line = b'{"custom_id":"a","method":"POST","url":"%s","body":{"model":"m","x":%s}}' % (
+        CHAT.encode(),
+        value,
+    )
+    fast = InputValidator(Path("in.jsonl"), endpoint=CHAT, limits=limits, provider="openai")
+    full = InputValidator(Path("in.jsonl"), endpoint=CHAT, limits=limits, provider="openai")
+    full._fast = None
+    assert isinstance(_conclusion(fast, line), InputSummary)
+    assert _conclusion(full, line)[1].startswith("not valid JSON")  # type: ignore[index]
+
+
 BATCH = Batch(id="batches/1", provider="gemini", status=BatchStatus.COMPLETED, provider_status="x")
 PARSERS: dict[str, Callable[[bytes], BatchResultItem | None]] = {
     "openai": lambda line: openai.parse_result_line(line, where="w"),

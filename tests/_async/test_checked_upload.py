@@ -63,6 +63,12 @@ BAD_TAILS: list[tuple[str, Callable[[Path], None], int, str]] = [
         "one model per file",
     ),
     ("truncated last line", _truncate_last_line, COUNT, "not valid JSON"),
+    (
+        "invalid UTF-8 in a string",  # msgspec's fast path skips strings: ASCII chunks only
+        lambda p: _replace_line(p, 16_000, _request("x").replace(b'"hi"', b'"h\xffi"')),
+        16_000,
+        "not valid UTF-8",
+    ),
 ]
 
 
@@ -164,9 +170,13 @@ async def test_a_retried_upload_is_checked_anew(emu: Emulator, big: Path) -> Non
     assert stored[0]["sha256"] == sha256(big)
 
 
-async def test_crlf_and_no_last_newline_in_a_big_file(emu: Emulator, tmp_path: Path) -> None:
+async def test_crlf_non_ascii_and_no_last_newline_in_a_big_file(
+    emu: Emulator, tmp_path: Path
+) -> None:
     path = tmp_path / "crlf.jsonl"
-    path.write_bytes(b"\r\n".join(_request(f"r{i}") for i in range(COUNT)))
+    lines = [_request(f"r{i}") for i in range(COUNT)]
+    lines[15_000] = lines[15_000].replace(b'"hi"', '"héllo, 世界"'.encode())  # raw UTF-8
+    path.write_bytes(b"\r\n".join(lines))
     batch = await acreate_batch(
         "openai", path, CHAT, api_key=KEY, api_base=emu.api_base(), client_args=client_args()
     )

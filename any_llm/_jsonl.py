@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 import attrs
-import orjson
 
+from any_llm import _json
 from any_llm.errors import InputFileError
 
 MAX_LINE_BYTES = 64 * 1024 * 1024
@@ -127,15 +127,15 @@ def _read_lines(path: Path) -> Iterator[tuple[int, bytes]]:
 
 def _parse_line(path: Path, number: int, raw: bytes | memoryview) -> dict[str, Any]:
     try:
-        obj = orjson.loads(raw)  # the fast path: a valid line is parsed once, from bytes
-    except orjson.JSONDecodeError as exc:
+        obj = _json.loads(raw)  # a line is parsed once, from the bytes read
+    except ValueError as exc:
         raise _explain(path, number, bytes(raw), exc) from None
     if not isinstance(obj, dict):
         raise _fail(path, number, f"expected a JSON object, got {type(obj).__name__}")
     return obj
 
 
-def _explain(path: Path, number: int, raw: bytes, exc: orjson.JSONDecodeError) -> InputFileError:
+def _explain(path: Path, number: int, raw: bytes, exc: ValueError) -> InputFileError:
     """Why a line is not JSON, in the words a user needs."""
     if raw.startswith(b"\xef\xbb\xbf"):
         return _fail(path, number, "the line starts with a UTF-8 byte order mark; save without BOM")
@@ -145,7 +145,7 @@ def _explain(path: Path, number: int, raw: bytes, exc: orjson.JSONDecodeError) -
         return _fail(path, number, f"not valid UTF-8 (byte {bad.start + 1} of the line)")
     if not raw.strip():
         return _fail(path, number, "blank line; every line must be one JSON request")
-    return _fail(path, number, f"not valid JSON: {exc.msg} (column {exc.colno})")
+    return _fail(path, number, f"not valid JSON: {_json.reason(exc)}")
 
 
 def _check_request(
@@ -533,7 +533,7 @@ class InputValidator:
             if self.out is not None and limits.staging is not None:
                 if self._requests:
                     self.out.write(limits.staging.separator)
-                self.out.write(orjson.dumps(native))
+                self.out.write(_json.dumps(native))
         self._requests += 1
         if self._requests > limits.max_requests:
             raise _fail(
@@ -561,7 +561,7 @@ def write_translated(
         written += len(head)
         first = True
         for number, raw in _read_lines(source):
-            native = orjson.dumps(translate(_parse_line(source, number, raw)))
+            native = _json.dumps(translate(_parse_line(source, number, raw)))
             if not first:
                 out.write(separator)
                 written += len(separator)

@@ -40,7 +40,7 @@ SPECS: dict[str, VenvSpec] = {
     "ours": VenvSpec(
         name="ours",
         requirements=(),
-        report=("any-llm-batch", "aiohttp", "urllib3", "orjson", "attrs", "cattrs", "tenacity"),
+        report=("any-llm-batch", "aiohttp", "urllib3", "msgspec", "attrs", "cattrs", "tenacity"),
         install_repo=True,
     ),
     "openai": VenvSpec(name="openai", requirements=("openai",), report=("openai", *HTTPX)),

@@ -233,10 +233,10 @@ def test_the_fast_path_concludes_as_the_full_check(provider: str, lines: list[by
 
 
 def test_what_only_the_full_check_refuses() -> None:
-    # Valid JSON that orjson cannot represent, a number beyond a double: the full check
-    # (translating providers, non-ASCII lines) refuses it, the fast path skips it and lets it
-    # through to the provider, which has the last word. Pinned here. (Nesting deeper than
-    # orjson's 1,024 levels is refused by both: msgspec stops at Python's recursion limit.)
+    # Valid JSON that cannot be held as a number, beyond a double: the full check (translating
+    # providers, non-ASCII lines) builds the value and refuses it, the fast path skips it and
+    # lets it through to the provider, which has the last word. Pinned here. (Nesting too deep
+    # for Python's recursion limit is refused by both.)
     value = b"1e999"
     limits = get_spec("openai").limits
     line = b'{"custom_id":"a","method":"POST","url":"%s","body":{"model":"m","x":%s}}' % (

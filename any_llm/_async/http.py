@@ -8,10 +8,10 @@ from contextlib import aclosing
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
-import orjson
 from tenacity import AsyncRetrying
 
 from any_llm._compat import asleep
+from any_llm._json import dumps, loads
 from any_llm._jsonl import LineBuffer
 from any_llm._retry import RetryConfig, is_retryable, request_policy, retry_delay
 from any_llm._transport import (
@@ -74,7 +74,7 @@ class AsyncHTTPClient:
         all_headers = Headers(self._headers)
         content: bytes | FileBody | None = with_upload_progress(body)
         if json_body is not None:
-            content = orjson.dumps(json_body)
+            content = dumps(json_body)
             all_headers["Content-Type"] = "application/json"
         if headers:
             all_headers.update(headers)
@@ -147,7 +147,7 @@ class AsyncHTTPClient:
         """Send (with retries unless ``retry=False``) and decode the JSON answer."""
         response = await self.asend(request, retry=retry)
         try:
-            return orjson.loads(response.content)
+            return loads(response.content)
         except ValueError as exc:
             raise APIResponseValidationError(
                 f"{self.provider}: {request.method} {request.path} returned invalid JSON "

@@ -13,8 +13,8 @@ from datetime import datetime, timezone
 from typing import Any
 
 import attrs
-import orjson
 
+from any_llm import _json
 from any_llm._jsonl import InputLimits
 from any_llm.errors import ConfigurationError
 from any_llm.types import (
@@ -236,7 +236,7 @@ def batch_to_record(data: Any, *, provider: str = PROVIDER) -> dict[str, Any]:
 def input_custom_id(line: bytes) -> str | None:
     """The custom_id of one input line read back from the provider, if it has one."""
     try:
-        obj = orjson.loads(line)
+        obj = _json.loads(line)
     except ValueError:
         return None
     custom_id = obj.get("custom_id") if isinstance(obj, dict) else None
@@ -360,7 +360,7 @@ def parse_result_line(
     if not line.strip():
         return None
     try:
-        obj = orjson.loads(line)
+        obj = _json.loads(line)
     except ValueError as exc:
         logger.warning("%s: %s: result line is not JSON (%s); skipped", provider, where, exc)
         return None

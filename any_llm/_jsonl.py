@@ -229,10 +229,10 @@ class InputCheck:
 
 
 SCOUT_SHARE = 0.25
-"""Part of the time the link is busy sending that the scout may spend checking ahead."""
-SCOUT_SLOW = 4.0
-"""The link counts as busy when sending a chunk takes this many times longer than checking it
-(on a fast link the scout never runs)."""
+"""Part of the time spent sending that the scout may spend checking ahead on a slow link."""
+SCOUT_SLOW_RATE = 50_000_000
+"""Bytes per second: a link that has sent slower than this on average is slow. Loopback and
+data-centre links send much faster, so the scout never runs there."""
 SCOUT_MAX_SECONDS = 0.01
 """Longest the scout checks ahead at once (it runs on the sending thread or event loop)."""
 
@@ -241,12 +241,12 @@ class StreamCheck:
     """The check of one attempt at sending a file as is (a ``BodyCheck`` of its upload).
 
     Every chunk is checked before it is sent (``feed``) and the whole file before the last
-    bytes (``finish``): the bytes checked are the bytes sent. When the link is slow, a scout
-    also checks ahead, from its own handle and from where the upload is, the lines the upload
-    has not reached: a bad line deep in a file sent over a slow link is then reported soon, not
-    when the upload reaches it. The scout earns ``SCOUT_SHARE`` of the time spent sending
-    chunks that took ``SCOUT_SLOW`` times longer to send than to check, and spends it at most
-    ``SCOUT_MAX_SECONDS`` at a time, before a chunk is checked.
+    bytes (``finish``): the bytes checked are the bytes sent. On a slow link (slower than
+    ``SCOUT_SLOW_RATE`` on average), a scout also checks ahead, from its own handle and from
+    where the upload is, the lines the upload has not reached, so that a bad line deep in the
+    file is reported soon, not when the upload reaches it. The scout earns ``SCOUT_SHARE`` of
+    the time spent sending and spends it at most ``SCOUT_MAX_SECONDS`` at a time, before a
+    chunk is checked.
     """
 
     def __init__(self, source: InputCheck, *, clock: Callable[[], float]) -> None:
@@ -257,6 +257,8 @@ class StreamCheck:
         self._scout_stream: BinaryIO | None = None
         self._scout_done = False
         self._sent_at: float | None = None
+        self._sending = 0.0
+        """Seconds spent sending so far (between two feeds)."""
         self._check_seconds = 0.0
         """How long checking the last chunk took."""
         self._credit = 0.0
@@ -271,10 +273,11 @@ class StreamCheck:
         started = self._clock()
         if self._sent_at is not None and not self._scout_done:
             sending = started - self._sent_at  # how long the previous chunk took to send
-            if sending > SCOUT_SLOW * self._check_seconds:
+            self._sending += sending
+            if self._validator.fed < SCOUT_SLOW_RATE * self._sending:  # a slow link
                 self._credit += sending * SCOUT_SHARE
-            if self._credit > self._check_seconds:
-                self._scout_ahead(started, min(self._credit, SCOUT_MAX_SECONDS))
+                if self._credit > self._check_seconds:
+                    self._scout_ahead(started, min(self._credit, SCOUT_MAX_SECONDS))
         checking = self._clock()
         self._validator.feed(data)
         self._sent_at = self._clock()

@@ -4,6 +4,7 @@ is checked before it is sent, and the scout checks ahead only while the link is 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -46,17 +47,17 @@ def _check(path: Path, clock: FakeClock) -> StreamCheck:
 
 
 def _send(
-    check: StreamCheck, path: Path, clock: FakeClock, seconds_per_chunk: float
+    check: StreamCheck, path: Path, clock: FakeClock, seconds: float | Callable[[int], float]
 ) -> tuple[int, InputFileError | None]:
-    """Feed the file chunk by chunk as an upload would, each chunk taking
-    ``seconds_per_chunk`` to send: the chunks fed, and the error that stopped the upload."""
+    """Feed the file chunk by chunk as an upload would, chunk ``n`` (from 1) taking
+    ``seconds(n)`` (or ``seconds``) to send: the chunks fed, and the error that stopped it."""
     fed = 0
     try:
         with path.open("rb") as stream:
             while chunk := stream.read(READ_SIZE):
                 fed += 1
                 check.feed(chunk)
-                clock.now += seconds_per_chunk  # the transport sends the chunk
+                clock.now += seconds(fed) if callable(seconds) else seconds  # it is sent
         check.finish()
     except InputFileError as exc:
         check.close()
@@ -83,6 +84,18 @@ def test_on_a_fast_link_the_error_comes_when_the_upload_reaches_it(
     assert error is not None
     assert error.line == 20_000
     assert "duplicate custom_id" in str(error)
+
+
+def test_a_hiccup_on_a_fast_link_does_not_start_the_scout(deep_duplicate: Path) -> None:
+    clock = FakeClock()
+    chunks = -(-deep_duplicate.stat().st_size // READ_SIZE)
+    # 1 ms a chunk (1 GB/s), but the second one takes 20 ms: still 200 MB/s on average.
+    fed, error = _send(
+        _check(deep_duplicate, clock), deep_duplicate, clock, lambda n: 0.02 if n == 2 else 0.001
+    )
+    assert fed == chunks  # found by the upload itself, at the last chunk
+    assert error is not None
+    assert error.line == 20_000
 
 
 def test_on_a_slow_link_the_scout_reports_it_at_the_second_chunk(deep_duplicate: Path) -> None:

@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import AsyncGenerator, AsyncIterator
 from typing import TYPE_CHECKING, Any
 
-from any_llm.errors import raise_for_status
+from any_llm.errors import AnyLLMError, raise_for_status
 
 from ._models import (
     CHUNK_SIZE,
@@ -26,14 +26,15 @@ if TYPE_CHECKING:
 
 async def _file_chunks(body: FileBody, failures: list[Exception]) -> AsyncIterator[bytes]:
     """The body's chunks. aiohttp reports an error raised while reading the body as a
-    connection error; it is kept in ``failures`` so that the caller raises it as it is."""
+    connection error; our own (a check of the file's content refusing it) is kept in
+    ``failures`` so that the caller raises it as it is, as the urllib3 twin does."""
     try:
         with body.open() as stream:
             while chunk := stream.read(CHUNK_SIZE):
                 if body.on_read is not None:
                     body.on_read(len(chunk))
                 yield chunk
-    except Exception as exc:
+    except AnyLLMError as exc:
         failures.append(exc)
         raise
 
@@ -112,7 +113,7 @@ class AiohttpTransport:
                     url=strip_query(str(resp.url)),
                 )
         except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
-            if failures:  # reading the body failed (the file, or a check of its content)
+            if failures:  # the check of the file's content refused it
                 raise failures[0] from None
             raise connection_error(
                 request, exc, timed_out=isinstance(exc, asyncio.TimeoutError)
@@ -143,7 +144,7 @@ class AiohttpTransport:
                 async for chunk in resp.content.iter_chunked(CHUNK_SIZE):
                     yield chunk
         except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
-            if failures:  # reading the body failed (the file, or a check of its content)
+            if failures:  # the check of the file's content refused it
                 raise failures[0] from None
             raise connection_error(
                 request, exc, timed_out=isinstance(exc, asyncio.TimeoutError)

@@ -70,7 +70,6 @@ class InputSummary:
     """What the validating pass learned about a valid input file."""
 
     path: Path
-    size: int
     requests: int
     model: str | None
     staged_path: Path | None = None
@@ -84,7 +83,7 @@ def _fail(
     return InputFileError(message, path=str(path), line=line, custom_id=custom_id)
 
 
-def _check_file(path: Path, limits: InputLimits) -> int:
+def _check_file(path: Path, limits: InputLimits) -> None:
     if not path.exists():
         raise _fail(path, None, "file not found; check input_file_path")
     if path.is_dir():
@@ -102,7 +101,6 @@ def _check_file(path: Path, limits: InputLimits) -> int:
             f"the file is {size:,} bytes, over the provider's limit of "
             f"{limits.max_file_bytes:,} bytes; split it into several batches",
         )
-    return size
 
 
 def _open(path: Path) -> BinaryIO:
@@ -150,7 +148,7 @@ def _explain(path: Path, number: int, raw: bytes, exc: ValueError) -> InputFileE
 
 def _check_request(
     path: str | os.PathLike[str], *, endpoint: str, limits: InputLimits, provider: str
-) -> tuple[Path, int]:
+) -> Path:
     """The checks that need no reading: the endpoint, and the file's presence and size."""
     p = Path(path)
     if endpoint not in limits.endpoints:
@@ -158,7 +156,8 @@ def _check_request(
         raise _fail(
             p, None, f"{provider} does not batch endpoint {endpoint!r}; use one of: {supported}"
         )
-    return p, _check_file(p, limits)
+    _check_file(p, limits)
+    return p
 
 
 def validate_input_file(
@@ -168,16 +167,16 @@ def validate_input_file(
 
     Nothing is sent before this returns.
     """
-    p, size = _check_request(path, endpoint=endpoint, limits=limits, provider=provider)
+    p = _check_request(path, endpoint=endpoint, limits=limits, provider=provider)
     staging = limits.staging
     if staging is None:
-        return _validate(p, endpoint=endpoint, limits=limits, provider=provider, size=size)
+        return _validate(p, endpoint=endpoint, limits=limits, provider=provider)
     fd, name = tempfile.mkstemp(prefix=f"any-llm-{provider}-", suffix=staging.suffix)
     target = Path(name)
     try:
         with os.fdopen(fd, "wb") as out:
             summary = _validate(
-                p, endpoint=endpoint, limits=limits, provider=provider, size=size, out=out
+                p, endpoint=endpoint, limits=limits, provider=provider, out=out
             )
         return attrs.evolve(summary, staged_path=target, staged_size=target.stat().st_size)
     except BaseException:
@@ -191,7 +190,6 @@ def _validate(
     endpoint: str,
     limits: InputLimits,
     provider: str,
-    size: int,
     out: BinaryIO | None = None,
 ) -> InputSummary:
     """The validating pass; with ``out``, the translated lines are written there as well."""
@@ -199,7 +197,7 @@ def _validate(
     with _open(p) as stream:
         while chunk := stream.read(READ_SIZE):
             validator.feed(chunk)
-    return attrs.evolve(validator.finish(), size=size)
+    return validator.finish()
 
 
 @attrs.frozen(kw_only=True)
@@ -209,7 +207,6 @@ class InputCheck:
     byte before it is sent, and the last bytes leave only once the whole file passed."""
 
     path: Path
-    size: int
     endpoint: str
     limits: InputLimits
     provider: str
@@ -332,13 +329,14 @@ def check_input_start(
     """For a file sent as is: every check that needs no reading, then the lines of its first
     ``READ_SIZE`` bytes (the whole file when it is no bigger). Nothing is sent before this
     returns; the rest of the file is checked while it is read for sending."""
-    p, size = _check_request(path, endpoint=endpoint, limits=limits, provider=provider)
-    validator = InputValidator(p, endpoint=endpoint, limits=limits, provider=provider)
+    p = _check_request(path, endpoint=endpoint, limits=limits, provider=provider)
+    source = InputCheck(path=p, endpoint=endpoint, limits=limits, provider=provider)
+    validator = source.validator()
     with _open(p) as stream:
         validator.feed(stream.read(READ_SIZE))
         if not stream.read(1):
             validator.finish()
-    return InputCheck(path=p, size=size, endpoint=endpoint, limits=limits, provider=provider)
+    return source
 
 
 def _fast_decoder() -> Callable[[bytes | memoryview], Any]:
@@ -447,7 +445,7 @@ class InputValidator:
         if self.out is not None and limits.staging is not None:
             self.out.write(limits.staging.tail)
         self.summary = InputSummary(
-            path=p, size=self._fed, requests=self._requests, model=self._model
+            path=p, requests=self._requests, model=self._model
         )
         return self.summary
 

@@ -38,7 +38,6 @@ def _write(path: Path, count: int, *, duplicate_last: bool) -> None:
 def _check(path: Path, clock: FakeClock) -> StreamCheck:
     source = InputCheck(
         path=path,
-        size=path.stat().st_size,
         endpoint=CHAT,
         limits=get_spec("openai").limits,
         provider="openai",

@@ -361,20 +361,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     demo.add_argument("--requests", type=int, default=200, help="requests in the batch")
     demo.add_argument("--seconds", type=float, default=4.0, help="how long the batch runs")
     demo.add_argument("--no-progress", action="store_true", help="no progress bar")
-    emulator = sub.add_parser("emulator", help="serve the local batch emulator")
-    from any_llm.emulator.__main__ import add_arguments
-
-    add_arguments(emulator)
-    args = parser.parse_args(argv)
+    # The emulator parses its own options (``any-llm emulator --help``): importing it, and
+    # aiohttp.web with it, only when it is the command keeps every other command quick.
+    sub.add_parser("emulator", help="serve the local batch emulator", add_help=False)
+    args, rest = parser.parse_known_args(argv)
+    if rest and args.command != "emulator":
+        parser.error(f"unrecognized arguments: {' '.join(rest)}")
     from any_llm.errors import AnyLLMError
 
     try:
         if args.command == "demo":
             return run_demo(args.requests, args.seconds, progress=not args.no_progress)
         if args.command == "emulator":
-            from any_llm.emulator.__main__ import serve
+            from any_llm.emulator.__main__ import main as serve_emulator
 
-            return serve(args)
+            return serve_emulator(rest, prog="any-llm emulator")
         code: int = args.func(args)
         return code
     except KeyboardInterrupt:

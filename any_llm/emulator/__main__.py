@@ -111,10 +111,10 @@ def serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, *, prog: str = "python -m any_llm.emulator") -> int:
     """Parse `argv` and serve."""
     parser = argparse.ArgumentParser(
-        prog="python -m any_llm.emulator",
+        prog=prog,
         description="Serve a local emulator of the LLM providers' batch APIs.",
     )
     add_arguments(parser)

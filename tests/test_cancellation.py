@@ -1,7 +1,8 @@
 """Cancelling an asyncio task mid-upload or mid-download releases every connection and file;
-concurrent calls on one client share one bounded connection pool.
+concurrent calls on one client share one bounded connection pool (tasks, or threads for the
+sync twin).
 
-Asyncio-specific, so written here rather than in tests/_async (which has a sync twin).
+Concurrency-specific, so written here rather than in tests/_async (which has a sync twin).
 Warnings are errors in this suite: an unclosed session or file fails the test at gc.collect().
 """
 
@@ -91,6 +92,27 @@ async def test_concurrent_calls_share_one_bounded_pool(emu: Emulator, tmp_path: 
         batch = await llm.acreate_batch(path, CHAT)
         emu.clear_requests()
         results = await asyncio.gather(*(llm.aretrieve_batch(batch.id) for _ in range(30)))
+    assert {b.id for b in results} == {batch.id}
+    peers = {r["peer"] for r in emu.requests()}
+    assert 1 <= len(peers) <= 3  # 30 concurrent calls over at most 3 connections
+
+
+def test_concurrent_sync_calls_share_one_bounded_pool(emu: Emulator, tmp_path: Path) -> None:
+    # The sync twin from 30 threads: the same cap (urllib3 would otherwise open a connection
+    # per thread and discard the extra ones).
+    from concurrent.futures import ThreadPoolExecutor
+
+    from any_llm_sync import AnyLLM as SyncAnyLLM
+
+    path = tmp_path / "requests.jsonl"
+    write_requests(path, 2)
+    emu.add_fault(Fault(method="GET", path="/v1/batches/*", kind="delay", delay=0.05))
+    args = client_args(max_connections=3, max_connections_per_host=3)
+    with SyncAnyLLM.create("openai", api_key=KEY, api_base=emu.api_base(), client_args=args) as llm:
+        batch = llm.create_batch(path, CHAT)
+        emu.clear_requests()
+        with ThreadPoolExecutor(30) as pool:
+            results = list(pool.map(lambda _: llm.retrieve_batch(batch.id), range(30)))
     assert {b.id for b in results} == {batch.id}
     peers = {r["peer"] for r in emu.requests()}
     assert 1 <= len(peers) <= 3  # 30 concurrent calls over at most 3 connections

@@ -48,7 +48,7 @@ class Urllib3Transport:
             self._pool = urllib3.PoolManager(
                 num_pools=self._num_pools,
                 maxsize=self._maxsize,
-                block=False,
+                block=True,  # max_connections_per_host is a cap: a call waits for a free one
                 retries=False,
                 blocksize=CHUNK_SIZE,
                 **kwargs,

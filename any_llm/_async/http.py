@@ -24,6 +24,7 @@ from any_llm._transport import (
     Response,
     Timeout,
     redirect_request,
+    strip_query,
     with_upload_progress,
 )
 from any_llm.errors import APIError, APIResponseValidationError, APIStatusError, raise_for_status
@@ -136,11 +137,15 @@ class AsyncHTTPClient:
             request = redirect_request(
                 request, response.status, location, credentials=self._credentials
             )
-        raise APIError(
-            f"{self.provider}: more than {MAX_REDIRECTS} redirects from {request.method} "
-            f"{request.path}",
+        raise self._too_many_redirects(request)
+
+    def _too_many_redirects(self, request: Request) -> APIError:
+        return APIError(
+            f"{self.provider}: more than {MAX_REDIRECTS} redirects, the last to "
+            f"{request.method} {request.path}; check api_base",
             provider=self.provider,
             method=request.method,
+            url=strip_query(request.url),
         )
 
     async def ajson(self, request: Request, *, retry: bool = True) -> Any:
@@ -188,7 +193,7 @@ class AsyncHTTPClient:
                 ):
                     redirects += 1
                     if redirects > MAX_REDIRECTS:
-                        raise
+                        raise self._too_many_redirects(request) from exc
                     request = redirect_request(
                         request,
                         exc.status_code,

@@ -24,6 +24,7 @@ from ._models import (
     Timeout,
     multipart_file_body,
     redirect_request,
+    strip_query,
     with_upload_progress,
 )
 
@@ -41,6 +42,7 @@ __all__ = [
     "Transport",
     "multipart_file_body",
     "redirect_request",
+    "strip_query",
     "with_upload_progress",
 ]
 

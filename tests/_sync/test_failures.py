@@ -298,6 +298,14 @@ def test_redirect_to_another_origin_drops_the_key(emu: Emulator) -> None:
     assert "authorization" not in {name.lower() for name in seen["headers"]}  # ... keyless
 
 
+def test_a_redirect_loop_ends_with_a_clear_error() -> None:
+    with Redirector("") as redirector:
+        redirector.target = redirector.url  # every answer sends the client back to itself
+        with pytest.raises(APIError, match=r"more than 5 redirects.*check api_base") as info:
+            retrieve_batch("openai", "batch_x", api_key=KEY, api_base=f"{redirector.url}/v1")
+    assert info.value.url == f"{redirector.url}/v1/batches/batch_x"
+
+
 def test_tls_is_verified_by_default(tls_emu: Emulator, tls_ca: Any, tmp_path: Path) -> None:
     import ssl
 

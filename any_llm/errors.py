@@ -187,7 +187,7 @@ _HINTS: dict[int, str] = {
     401: "check the API key (api_key= or the provider's environment variable)",
     403: "the key lacks permission for this resource or region",
     404: "check the id and that it belongs to this provider and account",
-    429: "rate limited; retried with backoff where allowed — lower concurrency or wait",
+    429: "rate limited; lower concurrency or call again later",
 }
 
 
@@ -248,7 +248,10 @@ def raise_for_status(response: Response, *, provider: str) -> None:
         cls = InternalServerError if status >= 500 else APIStatusError
     detail = _error_message(body, text)
     hint = _HINTS.get(status)
+    retry_after = parse_retry_after(response.headers)
     message = f"{provider}: {response.method} {response.path} returned HTTP {status}: {detail}"
+    if retry_after is not None:
+        message += f" (the server asks to wait {retry_after:g} s)"
     if hint:
         message += f" ({hint})"
     raise cls(
@@ -259,5 +262,5 @@ def raise_for_status(response: Response, *, provider: str) -> None:
         provider=provider,
         method=response.method,
         url=response.url,
-        retry_after=parse_retry_after(response.headers),
+        retry_after=retry_after,
     )

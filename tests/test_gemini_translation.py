@@ -12,6 +12,7 @@ from any_llm._converter import structure
 from any_llm._jsonl import TranslationError
 from any_llm._providers import IDEMPOTENCY_KEY, get_spec
 from any_llm._providers import gemini as wire
+from any_llm.errors import InputFileError
 from any_llm.types import Batch, BatchResultStatus, BatchStatus, LLMProvider
 
 MODEL = "gemini-2.5-flash"
@@ -458,7 +459,7 @@ def test_staging_picks_inline_or_file(tmp_path: Path, monkeypatch: pytest.Monkey
     assert [json.loads(x)["key"] for x in path.read_text().splitlines()] == ["r0", "r1", "r2"]
     wire.discard(path)
     monkeypatch.setattr(wire, "MAX_FILE_BYTES", 10)
-    with pytest.raises(Exception, match="over its limit") as info:
+    with pytest.raises(InputFileError, match="over its limit") as info:
         wire.stage_input(source)
     assert str(source) in str(info.value)
 

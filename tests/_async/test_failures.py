@@ -18,6 +18,7 @@ from any_llm.errors import (
     BadRequestError,
     ConfigurationError,
     InputFileError,
+    InternalServerError,
     NotFoundError,
     RateLimitError,
     UnsupportedProviderError,
@@ -175,12 +176,13 @@ async def test_retry_after_beyond_the_cap_is_raised(emu: Emulator) -> None:
             "openai", "batch_x", api_key=KEY, api_base=f"{emu.url}/v1", client_args=client_args()
         )
     assert info.value.retry_after == 3600
+    assert "the server asks to wait 3600 s" in str(info.value)
     assert len(emu.requests()) == 1
 
 
 async def test_retries_give_up_after_max_attempts(emu: Emulator) -> None:
     emu.add_fault(Fault(method="GET", path="/v1/batches/*", status=500))
-    with pytest.raises(Exception, match="HTTP 500"):
+    with pytest.raises(InternalServerError, match="HTTP 500"):
         await aretrieve_batch(
             "openai",
             "batch_x",

@@ -74,11 +74,19 @@ def resolve_config(
     if not isinstance(retry, RetryConfig):
         raise ConfigurationError(f"{name}: client_args['retry'] must be an any_llm.RetryConfig")
     if "max_retries" in args:
-        retry = attrs.evolve(retry, max_attempts=int(args["max_retries"]) + 1)
+        retry = attrs.evolve(retry, max_attempts=_number(name, args, "max_retries", 0, 0) + 1)
     default = Timeout()
     timeout = Timeout(
-        connect=args.get("connect_timeout", default.connect), read=args.get("timeout", default.read)
+        connect=_seconds(name, args, "connect_timeout", default.connect),
+        read=_seconds(name, args, "timeout", default.read),
     )
+    headers = args.get("default_headers") or {}
+    if not isinstance(headers, Mapping) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in headers.items()
+    ):
+        raise ConfigurationError(
+            f"{name}: client_args['default_headers'] must map header names to string values"
+        )
     env_base = os.environ.get(spec.api_base_env) if spec.api_base_env else None
     base = (api_base or env_base or spec.default_api_base).rstrip("/")
     if not base:
@@ -101,11 +109,36 @@ def resolve_config(
         api_base=base,
         retry=retry,
         timeout=timeout,
-        default_headers=dict(args.get("default_headers") or {}),
+        default_headers=dict(headers),
         ssl_context=args.get("ssl_context"),
-        max_connections=int(args.get("max_connections", 100)),
-        max_connections_per_host=int(args.get("max_connections_per_host", 20)),
+        max_connections=_number(name, args, "max_connections", 100, 1),
+        max_connections_per_host=_number(name, args, "max_connections_per_host", 20, 1),
     )
+
+
+def _number(provider: str, args: Mapping[str, Any], key: str, default: int, least: int) -> int:
+    """``client_args[key]``, an int of at least ``least``, else a ConfigurationError."""
+    value = args.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int) or value < least:
+        raise ConfigurationError(
+            f"{provider}: client_args[{key!r}] must be an int >= {least}, got {value!r}"
+        )
+    return value
+
+
+def _seconds(
+    provider: str, args: Mapping[str, Any], key: str, default: float | None
+) -> float | None:
+    """``client_args[key]``, a positive number of seconds or None (no limit)."""
+    value = args.get(key, default)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+        raise ConfigurationError(
+            f"{provider}: client_args[{key!r}] must be a number of seconds > 0 or None, "
+            f"got {value!r}"
+        )
+    return float(value)
 
 
 def check_metadata(provider: str, metadata: dict[str, str] | None, max_pairs: int) -> None:

@@ -121,6 +121,22 @@ def test_missing_key_and_unknown_provider(monkeypatch: pytest.MonkeyPatch, tmp_p
         AnyLLM.create("openai", api_key=KEY, client_args={"bogus": 1})
 
 
+@pytest.mark.parametrize(
+    ("args", "match"),
+    [
+        ({"max_retries": "x"}, r"client_args\['max_retries'\] must be an int >= 0, got 'x'"),
+        ({"max_retries": -1}, r"client_args\['max_retries'\] must be an int >= 0"),
+        ({"max_connections": None}, r"client_args\['max_connections'\] must be an int >= 1"),
+        ({"timeout": "10"}, r"client_args\['timeout'\] must be a number of seconds"),
+        ({"connect_timeout": 0}, r"client_args\['connect_timeout'\] must be a number"),
+        ({"default_headers": [1]}, r"client_args\['default_headers'\] must map header names"),
+    ],
+)
+def test_bad_client_args_name_the_argument(args: dict[str, Any], match: str) -> None:
+    with pytest.raises(ConfigurationError, match=match):
+        AnyLLM.create("openai", api_key=KEY, client_args=args)
+
+
 def test_key_from_environment(emu: Emulator, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("OPENAI_API_KEY", KEY)
     with pytest.raises(NotFoundError):

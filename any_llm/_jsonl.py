@@ -175,9 +175,7 @@ def validate_input_file(
     target = Path(name)
     try:
         with os.fdopen(fd, "wb") as out:
-            summary = _validate(
-                p, endpoint=endpoint, limits=limits, provider=provider, out=out
-            )
+            summary = _validate(p, endpoint=endpoint, limits=limits, provider=provider, out=out)
         return attrs.evolve(summary, staged_path=target, staged_size=target.stat().st_size)
     except BaseException:
         target.unlink(missing_ok=True)
@@ -444,9 +442,7 @@ class InputValidator:
             )
         if self.out is not None and limits.staging is not None:
             self.out.write(limits.staging.tail)
-        self.summary = InputSummary(
-            path=p, requests=self._requests, model=self._model
-        )
+        self.summary = InputSummary(path=p, requests=self._requests, model=self._model)
         return self.summary
 
     def _line(self, raw: bytes | memoryview, ascii: bool) -> None:

@@ -1,7 +1,8 @@
 """Anthropic: the Message Batches protocol's facts, request translation and result parsing.
 
-Ground truth: shared/providers/anthropic.md. Nothing here talks to the network; staging the
-create body (``stage_requests``) is local file I/O, shared by both twins.
+Ground truth: shared/providers/anthropic.md. Nothing here talks to the network; the create
+body is staged by the validating pass (``InputLimits.staging``) and checked by ``staged_body``,
+local file I/O shared by both twins.
 
 Anthropic takes no input file: the requests go inline in the create body
 ``{"requests": [{"custom_id", "params"}, ...]}``, each ``params`` a Messages API request
@@ -35,6 +36,7 @@ from any_llm.types import (
 )
 
 from . import ProviderSpec
+from .openai import load_result_line
 
 logger = logging.getLogger("any_llm")
 
@@ -46,8 +48,7 @@ CUSTOM_ID_PATTERN = re.compile(r"[a-zA-Z0-9_-]{1,64}")
 MAX_REQUESTS = 100_000
 MAX_BODY_BYTES = 256_000_000
 """256 MB per create request. Read as decimal megabytes, the smaller (defensive) reading; it
-applies to the JSON body, which is what ``stage_requests`` measures."""
-LIST_LIMIT_MAX = 1000
+applies to the JSON body, which is what ``staged_body`` measures."""
 IMAGE_MEDIA_TYPES = frozenset({"image/jpeg", "image/png", "image/gif", "image/webp"})
 
 
@@ -838,12 +839,8 @@ _UNRAN = {
 
 def parse_result_line(line: bytes, *, where: str, created: int) -> BatchResultItem | None:
     """One results line → an item; ``None`` (logged) when no custom_id can be read."""
-    if not line.strip():
-        return None
-    try:
-        obj = json.loads(line)
-    except ValueError as exc:
-        logger.warning("%s: %s: result line is not JSON (%s); skipped", PROVIDER, where, exc)
+    obj = load_result_line(line, where=where, provider=PROVIDER)
+    if obj is None:
         return None
     custom_id = obj.get("custom_id") if isinstance(obj, dict) else None
     if not isinstance(custom_id, str) or not custom_id:

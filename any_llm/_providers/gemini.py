@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any, BinaryIO, TypeAlias
 from urllib.parse import quote
 
+from any_llm import _json
 from any_llm._jsonl import InputLimits, TranslationError, write_translated
 from any_llm._transport import CHUNK_SIZE, FileBody
 from any_llm.errors import InputFileError
@@ -44,6 +45,7 @@ from any_llm.types import (
 )
 
 from . import IDEMPOTENCY_KEY, ProviderSpec
+from .openai import load_result_line
 
 logger = logging.getLogger("any_llm")
 
@@ -924,12 +926,8 @@ def _key_of(metadata: Any) -> str | None:
 def parse_result_line(line: bytes, *, batch: Batch, where: str) -> BatchResultItem | None:
     """One line of a responses file (``{"key", "response"|"error"}``); ``None`` (logged) when
     it has no key."""
-    if not line.strip():
-        return None
-    try:
-        obj = json.loads(line)
-    except ValueError as exc:
-        logger.warning("%s: %s: result line is not JSON (%s); skipped", PROVIDER, where, exc)
+    obj = load_result_line(line, where=where, provider=PROVIDER)
+    if obj is None:
         return None
     key = obj.get("key") if isinstance(obj, dict) else None
     if not isinstance(key, str) or not key:
@@ -968,7 +966,7 @@ def inline_input_keys(data: Any) -> Iterator[str]:
 def input_custom_id(line: bytes) -> str | None:
     """The key of one line of an uploaded input file, read back from Gemini."""
     try:
-        obj = json.loads(line)
+        obj = _json.loads(line)
     except ValueError:
         return None
     key = obj.get("key") if isinstance(obj, dict) else None

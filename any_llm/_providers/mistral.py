@@ -1,7 +1,7 @@
 """Mistral: the Files + Batch Jobs protocol's facts, request translation and response parsers.
 
-Ground truth: shared/providers/mistral.md. Nothing here does network I/O (``stage_input``
-writes a local temp file).
+Ground truth: shared/providers/mistral.md. Nothing here does network I/O (the translation is
+staged in a local temp file by the validating pass, ``InputLimits.staging``).
 
 Decisions on points the spec marks unverified (the defensive reading each time):
 
@@ -43,8 +43,10 @@ from any_llm.types import (
 )
 
 from . import IDEMPOTENCY_KEY, ProviderSpec, WindowRange, openai
+from .openai import auth_headers as auth_headers  # Bearer, as OpenAI's
 from .openai import input_custom_id as input_custom_id  # the same line shape
 from .openai import parse_file_id as parse_file_id  # the same File object
+from .openai import upload_filename as upload_filename  # batch input files end in .jsonl
 
 logger = logging.getLogger("any_llm")
 
@@ -104,11 +106,6 @@ _TERMINAL_STAMP = {
     BatchStatus.EXPIRED: "expired_at",
     BatchStatus.CANCELLED: "cancelled_at",
 }
-
-
-def auth_headers(api_key: str) -> dict[str, str]:
-    """The headers that authenticate a request."""
-    return {"Authorization": f"Bearer {api_key}"}
 
 
 # request translation: OpenAI body -> Mistral body
@@ -490,11 +487,6 @@ SPEC = ProviderSpec(
 
 
 # create
-
-
-def upload_filename(name: str) -> str:
-    """Batch input files are ``.jsonl`` files."""
-    return name if name.endswith(".jsonl") else f"{name}.jsonl"
 
 
 def timeout_hours(completion_window: str) -> int:

@@ -347,6 +347,18 @@ Normalise = Callable[[dict[str, Any]], tuple[dict[str, Any], str | None]]
 """A provider's response body → (the OpenAI-shaped body, or a problem that fails the item)."""
 
 
+def load_result_line(line: bytes, *, where: str, provider: str) -> Any:
+    """The JSON value of one results line; ``None`` for a blank line, or (logged) for one that
+    is not JSON. Every provider's result parser starts here."""
+    if not line.strip():
+        return None
+    try:
+        return _json.loads(line)
+    except ValueError as exc:
+        logger.warning("%s: %s: result line is not JSON (%s); skipped", provider, where, exc)
+        return None
+
+
 def parse_result_line(
     line: bytes, *, where: str, provider: str = PROVIDER, normalise: Normalise | None = None
 ) -> BatchResultItem | None:
@@ -357,12 +369,8 @@ def parse_result_line(
     (passed through ``normalise``); failures come as ``response.status_code >= 400`` with
     ``body.error``, or as a top-level ``error``.
     """
-    if not line.strip():
-        return None
-    try:
-        obj = _json.loads(line)
-    except ValueError as exc:
-        logger.warning("%s: %s: result line is not JSON (%s); skipped", provider, where, exc)
+    obj = load_result_line(line, where=where, provider=provider)
+    if obj is None:
         return None
     custom_id = obj.get("custom_id") if isinstance(obj, dict) else None
     if not isinstance(custom_id, str) or not custom_id:

@@ -29,8 +29,10 @@ from any_llm.types import (
 )
 
 from . import ProviderSpec, openai
+from .openai import auth_headers as auth_headers  # Bearer, as OpenAI's
 from .openai import input_custom_id as input_custom_id  # the same line shape
 from .openai import parse_file_id as parse_file_id  # the same File object
+from .openai import upload_filename as upload_filename  # batch input files end in .jsonl
 
 logger = logging.getLogger("any_llm")
 
@@ -65,11 +67,6 @@ _END_FIELDS: Mapping[BatchStatus, str] = {
     BatchStatus.EXPIRED: "expired_at",
     BatchStatus.CANCELLED: "cancelled_at",
 }
-
-
-def auth_headers(api_key: str) -> dict[str, str]:
-    """The headers that authenticate a request."""
-    return {"Authorization": f"Bearer {api_key}"}
 
 
 # request translation: OpenAI chat-completions body -> Together chat-completions body
@@ -291,11 +288,6 @@ SPEC = ProviderSpec(
     auth_headers=auth_headers,
     metadata_max_pairs=0,  # Together batches carry no metadata
 )
-
-
-def upload_filename(name: str) -> str:
-    """Together files are typed by extension; a batch input is ``.jsonl``."""
-    return name if name.endswith(".jsonl") else f"{name}.jsonl"
 
 
 def upload_fields(filename: str) -> dict[str, str]:

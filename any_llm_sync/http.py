@@ -152,15 +152,18 @@ class HTTPClient:
 
     def json(self, request: Request, *, retry: bool = True) -> Any:
         """Send (with retries unless ``retry=False``) and decode the JSON answer."""
-        response = self.send(request, retry=retry)
+        return self.decode(self.send(request, retry=retry))
+
+    def decode(self, response: Response) -> Any:
+        """The JSON of an answer; APIResponseValidationError when it is not JSON."""
         try:
             return loads(response.content)
         except ValueError as exc:
             raise APIResponseValidationError(
-                f"{self.provider}: {request.method} {request.path} returned invalid JSON "
+                f"{self.provider}: {response.method} {response.path} returned invalid JSON "
                 f"(HTTP {response.status}): {response.content[:200]!r}",
                 provider=self.provider,
-                method=request.method,
+                method=response.method,
                 url=response.url,
             ) from exc
 

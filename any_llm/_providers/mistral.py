@@ -44,6 +44,7 @@ from any_llm.types import (
 
 from . import IDEMPOTENCY_KEY, ProviderSpec, WindowRange, openai
 from .openai import auth_headers as auth_headers  # Bearer, as OpenAI's
+from .openai import has_idempotency_key as has_idempotency_key  # job metadata, as OpenAI's
 from .openai import input_custom_id as input_custom_id  # the same line shape
 from .openai import parse_file_id as parse_file_id  # the same File object
 from .openai import upload_filename as upload_filename  # batch input files end in .jsonl
@@ -629,11 +630,6 @@ def batch_to_record(data: Any, *, completion_window: str | None = None) -> dict[
     if stamp is not None and finished is not None:
         record[stamp] = finished
     return record
-
-
-def has_idempotency_key(batch: Batch, idempotency_key: str) -> bool:
-    """True when ``batch`` was created with ``idempotency_key``."""
-    return batch.metadata is not None and batch.metadata.get(IDEMPOTENCY_KEY) == idempotency_key
 
 
 # listing: page numbers behind an opaque cursor

@@ -4,7 +4,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,7 +14,7 @@ from any_llm._converter import structure, validation_error
 from any_llm._jsonl import InputSource, validated
 from any_llm._providers import InputRef
 from any_llm._providers import together as wire
-from any_llm._transport import REDIRECT_STATUSES, Response, multipart_file_body
+from any_llm._transport import REDIRECT_STATUSES, multipart_file_body
 from any_llm.errors import APIError, APIResponseValidationError
 from any_llm.types import Batch, BatchPage, BatchResultItem
 
@@ -51,18 +50,6 @@ class TogetherAdapter:
         except TypeError as exc:
             raise validation_error(self.http.provider, "File object", exc) from exc
 
-    def _decode(self, response: Response) -> Any:
-        try:
-            return json.loads(response.content)
-        except ValueError as exc:
-            raise APIResponseValidationError(
-                f"{self.http.provider}: {response.method} {response.path} returned invalid JSON "
-                f"(HTTP {response.status}): {response.content[:200]!r}",
-                provider=self.http.provider,
-                method=response.method,
-                url=response.url,
-            ) from exc
-
     def upload_input(self, source: InputSource) -> InputRef:
         """Stage the translated file, then upload it (purpose batch-api)."""
         summary = validated(source)
@@ -85,7 +72,7 @@ class TogetherAdapter:
         request = self.http.request("POST", "/files/upload", body=body)
         response = self.http.send(request, follow_redirects=False)
         if response.status not in REDIRECT_STATUSES:
-            return self._file_id(self._decode(response))
+            return self._file_id(self.http.decode(response))
         target = wire.presigned_target(response.headers)
         if target is None:
             raise APIResponseValidationError(

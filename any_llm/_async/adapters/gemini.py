@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -121,8 +120,9 @@ class AsyncGeminiAdapter:
             offset += length
             if last:
                 break
+        data = self.http.decode(response)
         try:
-            return wire.parse_file_name(json.loads(response.content))
+            return wire.parse_file_name(data)
         except (TypeError, ValueError) as exc:
             raise validation_error(self.http.provider, "uploaded File", exc) from exc
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -13,7 +12,7 @@ from any_llm._converter import structure, validation_error
 from any_llm._jsonl import InputSource, validated
 from any_llm._providers import InputRef
 from any_llm._providers import together as wire
-from any_llm._transport import REDIRECT_STATUSES, Response, multipart_file_body
+from any_llm._transport import REDIRECT_STATUSES, multipart_file_body
 from any_llm.errors import APIError, APIResponseValidationError
 from any_llm.types import Batch, BatchPage, BatchResultItem
 
@@ -49,18 +48,6 @@ class AsyncTogetherAdapter:
         except TypeError as exc:
             raise validation_error(self.http.provider, "File object", exc) from exc
 
-    def _decode(self, response: Response) -> Any:
-        try:
-            return json.loads(response.content)
-        except ValueError as exc:
-            raise APIResponseValidationError(
-                f"{self.http.provider}: {response.method} {response.path} returned invalid JSON "
-                f"(HTTP {response.status}): {response.content[:200]!r}",
-                provider=self.http.provider,
-                method=response.method,
-                url=response.url,
-            ) from exc
-
     async def aupload_input(self, source: InputSource) -> InputRef:
         """Stage the translated file, then upload it (purpose batch-api)."""
         summary = validated(source)
@@ -83,7 +70,7 @@ class AsyncTogetherAdapter:
         request = self.http.request("POST", "/files/upload", body=body)
         response = await self.http.asend(request, follow_redirects=False)
         if response.status not in REDIRECT_STATUSES:
-            return self._file_id(self._decode(response))
+            return self._file_id(self.http.decode(response))
         target = wire.presigned_target(response.headers)
         if target is None:
             raise APIResponseValidationError(

@@ -522,6 +522,21 @@ def test_errors_become_openai_error_data() -> None:
     ]
 
 
+def test_a_timestamp_without_offset_is_utc_in_any_local_zone(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import time
+
+    monkeypatch.setenv("TZ", "America/New_York")
+    time.tzset()
+    try:
+        batch = to_batch({"id": "j", "status": "QUEUED", "created_at": "2026-01-01T00:00:00"})
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+    assert batch.created_at == 1_767_225_600
+
+
 def test_defensive_shapes(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.WARNING, logger="any_llm")
     batch = to_batch(

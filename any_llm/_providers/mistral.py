@@ -29,7 +29,6 @@ import logging
 import re
 import string
 from collections.abc import Callable
-from datetime import datetime
 from typing import Any
 
 from any_llm._jsonl import InputLimits, Staging, TranslationError
@@ -527,16 +526,14 @@ def create_body(
 
 
 def _unix(value: object) -> int | None:
+    """``openai.unix_seconds`` (UTC when no offset is given), or None for a missing or
+    unreadable timestamp."""
     if isinstance(value, bool) or value is None:
         return None
-    if isinstance(value, (int, float)):
-        return int(value)
-    if isinstance(value, str) and value:
-        try:
-            return int(datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp())
-        except ValueError:
-            return None
-    return None
+    try:
+        return openai.unix_seconds(value)
+    except (TypeError, ValueError):
+        return None
 
 
 def _count(value: object) -> int:

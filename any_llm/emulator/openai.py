@@ -47,7 +47,7 @@ from .store import (
     Timings,
     paginate,
 )
-from .web_support import CONFIG, STORE, ApiError, error_response, read_json, send_file
+from .web_support import CONFIG, STORE, ApiError, read_json, send_file
 
 __all__ = [
     "ANSWERED_ENDPOINTS",
@@ -211,15 +211,9 @@ def check_key(token: str, config: EmulatorConfig) -> None:
 
 
 def render_error(error: ApiError) -> web.Response:
-    """OpenAI's error envelope."""
-    return error_response(
-        error.status,
-        error.message,
-        type=error.type,
-        param=error.param,
-        code=error.code,
-        headers=error.headers,
-    )
+    """OpenAI's error envelope (``{"error": {"message", "type", "param", "code"}}``), which
+    ``ApiError.response`` renders; Together uses it as well."""
+    return error.response()
 
 
 def add_routes(app: web.Application, prefix: str = "") -> None:

@@ -41,6 +41,7 @@ import attrs
 from aiohttp import BodyPartReader, web
 from yarl import URL
 
+from . import openai as openai_emulator
 from .config import EmulatorConfig
 from .markers import find_marker
 from .mounts import ProviderMount
@@ -56,7 +57,7 @@ from .store import (
     Store,
     Timings,
 )
-from .web_support import CONFIG, STORE, ApiError, error_response, read_json, send_file
+from .web_support import CONFIG, STORE, ApiError, read_json, send_file
 
 __all__ = ["MOUNT", "PROVIDER", "add_routes", "file_json", "job_json", "scan_input"]
 
@@ -221,18 +222,6 @@ def authenticate(request: web.Request, config: EmulatorConfig) -> None:
         token.encode(), config.api_key.encode()
     ):
         raise ApiError(401, "Invalid API key provided.", code="invalid_api_key")
-
-
-def render_error(error: ApiError) -> web.Response:
-    """Together's error envelope: ``{"error": {"message", "type", "param", "code"}}``."""
-    return error_response(
-        error.status,
-        error.message,
-        type=error.type,
-        param=error.param,
-        code=error.code,
-        headers=error.headers,
-    )
 
 
 def add_routes(app: web.Application, prefix: str = PREFIX) -> None:
@@ -953,6 +942,6 @@ MOUNT = ProviderMount(
     api_base=f"{PREFIX}/v1",
     add_routes=add_routes,
     authenticate=authenticate,
-    render_error=render_error,
+    render_error=openai_emulator.render_error,  # the same envelope
     write_results=write_results,
 )

@@ -16,6 +16,7 @@ _ASYNC = (
     "AnyLLM",
     "acancel_batch",
     "acreate_batch",
+    "afind_batch",
     "aiter_batch_results",
     "aiter_batches",
     "alist_batches",
@@ -26,6 +27,7 @@ _ASYNC = (
 _SYNC = (
     "cancel_batch",
     "create_batch",
+    "find_batch",
     "iter_batch_results",
     "iter_batches",
     "list_batches",
@@ -57,6 +59,7 @@ _ERRORS = (
     "BadRequestError",
     "BatchError",
     "BatchFailedError",
+    "BatchMayExistError",
     "BatchTimeoutError",
     "ConfigurationError",
     "ConflictError",
@@ -103,6 +106,9 @@ if TYPE_CHECKING:
     )
     from any_llm._async import (
         acreate_batch as acreate_batch,
+    )
+    from any_llm._async import (
+        afind_batch as afind_batch,
     )
     from any_llm._async import (
         aiter_batch_results as aiter_batch_results,
@@ -153,6 +159,9 @@ if TYPE_CHECKING:
     )
     from any_llm.errors import (
         BatchFailedError as BatchFailedError,
+    )
+    from any_llm.errors import (
+        BatchMayExistError as BatchMayExistError,
     )
     from any_llm.errors import (
         BatchTimeoutError as BatchTimeoutError,
@@ -222,6 +231,9 @@ if TYPE_CHECKING:
     )
     from any_llm_sync import (
         create_batch as create_batch,
+    )
+    from any_llm_sync import (
+        find_batch as find_batch,
     )
     from any_llm_sync import (
         iter_batch_results as iter_batch_results,

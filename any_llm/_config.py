@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import re
+import uuid
 from collections.abc import Mapping
 from typing import Any
 
@@ -159,3 +161,20 @@ def check_metadata(provider: str, metadata: dict[str, str] | None, max_pairs: in
             raise ConfigurationError(
                 f"{provider}: metadata keys and values must be strings (key {key!r})"
             )
+
+
+_KEY_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
+def check_idempotency_key(key: str | None) -> str:
+    """The idempotency key of a create call: ``key`` checked, or a new random one.
+
+    A key rides in the batch's metadata (or display name) and in the upload's filename, so it
+    is 1 to 64 letters, digits, ``_`` or ``-``."""
+    if key is None:
+        return uuid.uuid4().hex
+    if not isinstance(key, str) or not _KEY_PATTERN.fullmatch(key):
+        raise ConfigurationError(
+            f"idempotency_key must be 1 to 64 letters, digits, '_' or '-'; got {key!r}"
+        )
+    return key

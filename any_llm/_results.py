@@ -3,6 +3,8 @@ request becomes."""
 
 from __future__ import annotations
 
+import attrs
+
 from any_llm.errors import BatchError, BatchFailedError
 from any_llm.types import (
     Batch,
@@ -52,3 +54,8 @@ def unreturned_item(batch: Batch, custom_id: str) -> BatchResultItem:
     return BatchResultItem(
         custom_id=custom_id, status=status, error=BatchResultError(message=message)
     )
+
+
+def stray_item(item: BatchResultItem) -> BatchResultItem:
+    """A returned line whose custom_id is not in the batch's input, marked ``stray``."""
+    return attrs.evolve(item, status=BatchResultStatus.STRAY)

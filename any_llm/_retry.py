@@ -38,6 +38,10 @@ class RetryConfig:
     """First pause between two polls of a batch."""
     poll_max: float = 60.0
     """Longest pause between two polls."""
+    create_settle: float = 30.0
+    """After a create whose answer was lost in transit (a broken connection, a timeout, a 502
+    or 504 from a gateway), how long to keep looking for the batch it may still be making
+    before the create is sent again."""
 
 
 def is_retryable(exc: BaseException, cfg: RetryConfig) -> bool:
@@ -49,6 +53,24 @@ def is_retryable(exc: BaseException, cfg: RetryConfig) -> bool:
             return False
         return exc.retry_after is None or exc.retry_after <= cfg.max_retry_after
     return False
+
+
+def create_doubt(exc: BaseException) -> str:
+    """What a failed create attempt tells of its batch.
+
+    ``"none"``: it made none (the request never left, or the server answered that it refused
+    it: a 4xx, 408 and 429 included). ``"committing"``: the answer was lost on the way (a
+    broken connection after sending, a read timeout, a gateway's 502/504), so the batch may
+    still be in the making. ``"unknown"``: the server answered but cannot be trusted to have
+    made nothing (another 5xx, an answer that is not a batch).
+    """
+    if isinstance(exc, APIConnectionError):
+        return "committing" if exc.sent else "none"
+    if isinstance(exc, APIStatusError):
+        if exc.status_code in (502, 504):
+            return "committing"
+        return "unknown" if exc.status_code >= 500 else "none"
+    return "unknown"
 
 
 class WaitRetryAfter(wait_base):

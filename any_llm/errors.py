@@ -26,6 +26,7 @@ __all__ = [
     "BadRequestError",
     "BatchError",
     "BatchFailedError",
+    "BatchMayExistError",
     "BatchTimeoutError",
     "ConfigurationError",
     "ConflictError",
@@ -90,7 +91,23 @@ class APIError(AnyLLMError):
 
 
 class APIConnectionError(APIError):
-    """The provider could not be reached, or the connection broke mid-request."""
+    """The provider could not be reached, or the connection broke mid-request.
+
+    ``sent`` is False only when the request provably never left (the connection could not be
+    made: refused, DNS, TLS handshake, connect timeout), so the server cannot have acted on it.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        provider: str = "",
+        method: str = "",
+        url: str = "",
+        sent: bool = True,
+    ) -> None:
+        super().__init__(message, provider=provider, method=method, url=url)
+        self.sent = sent
 
 
 class APITimeoutError(APIConnectionError):
@@ -155,6 +172,34 @@ class RateLimitError(APIStatusError):
 
 class InternalServerError(APIStatusError):
     """HTTP 5xx."""
+
+
+class BatchMayExistError(APIError):
+    """A create request's outcome is unknown: the provider may hold a batch made by it.
+
+    Raised when the answer to a create was lost (a broken connection, a timeout, a gateway
+    error) and no batch could be shown to exist or not to exist. Do not create the batch
+    again: ``find_batch(provider, idempotency_key)`` (or ``any-llm batch find KEY``) finds it
+    once the provider lists it. ``batch_id`` names a batch that may be it (for a provider whose
+    batches carry no key, a batch of the same size made meanwhile), ``input_file_id`` the
+    uploaded input, which was kept.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        idempotency_key: str,
+        batch_id: str | None = None,
+        input_file_id: str | None = None,
+        provider: str = "",
+        method: str = "",
+        url: str = "",
+    ) -> None:
+        super().__init__(message, provider=provider, method=method, url=url)
+        self.idempotency_key = idempotency_key
+        self.batch_id = batch_id
+        self.input_file_id = input_file_id
 
 
 class BatchError(AnyLLMError):

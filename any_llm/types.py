@@ -205,6 +205,9 @@ class BatchResultStatus(str, enum.Enum):
     """The batch expired before this request ran."""
     MISSING = "missing"
     """The batch ended but the provider returned no line for this request."""
+    STRAY = "stray"
+    """A line the provider returned for a custom_id the input does not hold: not one of the
+    batch's requests, never counted among them (``BatchResult.strays``)."""
 
     def __str__(self) -> str:
         return self.value
@@ -328,6 +331,9 @@ class BatchResult:
 
     batch: Batch
     results: list[BatchResultItem]
+    strays: list[BatchResultItem] = attrs.field(factory=list)
+    """Lines the provider returned for custom_ids the input does not hold (status
+    ``stray``): kept apart, never counted among ``results``."""
 
     @property
     def succeeded(self) -> list[BatchResultItem]:

@@ -24,6 +24,7 @@ def create_batch(
     api_base: str | None = None,
     client_args: Mapping[str, Any] | None = None,
     on_upload_progress: Callable[[int], None] | None = None,
+    idempotency_key: str | None = None,
     **kwargs: Any,
 ) -> Batch:
     """Create a batch job from a JSONL file of requests.
@@ -38,6 +39,9 @@ def create_batch(
         api_base: The provider's base URL, as its official SDK spells it.
         client_args: Client settings (timeout, max_retries, retry, default_headers, ...).
         on_upload_progress: Told the size of every chunk sent from disk (for a progress bar).
+        idempotency_key: The key stamped on the batch (1 to 64 letters, digits, ``_``, ``-``;
+            random when None). A batch that already carries it is returned instead of
+            creating another.
         **kwargs: Extra fields sent in the create request.
 
     Returns:
@@ -52,6 +56,7 @@ def create_batch(
             completion_window=completion_window,
             metadata=metadata,
             on_upload_progress=on_upload_progress,
+            idempotency_key=idempotency_key,
             **kwargs,
         )
 
@@ -69,6 +74,22 @@ def retrieve_batch(
         provider, api_key=api_key, api_base=api_base, client_args=client_args
     ) as llm:
         return llm.retrieve_batch(batch_id)
+
+
+def find_batch(
+    provider: str | LLMProvider,
+    idempotency_key: str,
+    *,
+    api_key: str | None = None,
+    api_base: str | None = None,
+    client_args: Mapping[str, Any] | None = None,
+) -> Batch | None:
+    """The batch created with ``idempotency_key`` (the key a BatchMayExistError carries), or
+    None when the provider lists none."""
+    with AnyLLM.create(
+        provider, api_key=api_key, api_base=api_base, client_args=client_args
+    ) as llm:
+        return llm.find_batch(idempotency_key)
 
 
 def cancel_batch(

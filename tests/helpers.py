@@ -15,7 +15,7 @@ EMBEDDINGS = "/v1/embeddings"
 MODEL = "gpt-4o-mini"
 KEY = "sk-test-SECRET-0123456789"
 
-NO_WAIT = RetryConfig(initial_delay=0, max_delay=0, poll_initial=0, poll_max=0)
+NO_WAIT = RetryConfig(initial_delay=0, max_delay=0, poll_initial=0, poll_max=0, create_settle=0)
 
 
 def client_args(**extra: Any) -> dict[str, Any]:

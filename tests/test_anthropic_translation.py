@@ -761,40 +761,28 @@ def pending(requests: int, since: Batch | None, path: str = "/tmp/x") -> wire.Pe
     return wire.PendingCreate(requests=requests, since=since, staged_path=Path(path))
 
 
-def test_ledger_finds_the_one_new_batch_of_the_right_size() -> None:
+def test_ledger_names_the_new_batches_of_the_right_size() -> None:
     ledger = wire.CreateLedger()
     old = batch("old", 100, 3)
     ledger.begin("k", pending(3, old))
     newest_first = [batch("other-size", 105, 4), batch("mine", 104, 3), old, batch("older", 90, 3)]
-    assert ledger.choose("k", newest_first) is newest_first[1]
-    assert ledger.pending("k") is None  # settled
-    # the batch is now claimed: another create does not get it
-    ledger.begin("k2", pending(3, old))
-    assert ledger.choose("k2", newest_first) is None
-    assert ledger.choose("unknown", newest_first) is None
+    assert ledger.candidates("k", newest_first) == (newest_first[1],)
+    assert ledger.pending("k") is not None  # a candidate settles nothing: it is only named
+    several = [batch("b2", 2, 3), batch("b1", 1, 3)]
+    ledger.begin("k2", pending(3, None))
+    assert [b.id for b in ledger.candidates("k2", several)] == ["b2", "b1"]
+    assert ledger.candidates("unknown", newest_first) == ()
 
 
-def test_ledger_never_takes_a_batch_older_than_the_first_attempt() -> None:
+def test_ledger_never_names_a_batch_older_than_the_first_attempt() -> None:
     ledger = wire.CreateLedger()
     since = batch("since", 100, 3)
     ledger.begin("k", pending(3, since))
-    # the noted batch was deleted meanwhile: an older one of the same size is still not taken
-    assert ledger.choose("k", [batch("older", 99, 3)]) is None
-    assert ledger.choose("k", [since, batch("older", 99, 3)]) is None
+    # the noted batch was deleted meanwhile: an older one of the same size is still not named
+    assert ledger.candidates("k", [batch("older", 99, 3)]) == ()
+    assert ledger.candidates("k", [since, batch("older", 99, 3)]) == ()
     ledger.begin("empty", pending(2, None))  # no batch existed before: every one is newer
-    assert ledger.choose("empty", [batch("first", 1, 2)]) is not None
-
-
-def test_ledger_refuses_to_guess() -> None:
-    ledger = wire.CreateLedger()
-    ledger.begin("k", pending(3, None))
-    with pytest.raises(BatchError, match=r"2 batches of 3 requests .*\(b2, b1\)"):
-        ledger.choose("k", [batch("b2", 2, 3), batch("b1", 1, 3)])
-    ledger.begin("rival", pending(3, None, "/tmp/y"))
-    with pytest.raises(BatchError, match="another create of 3 requests"):
-        ledger.choose("k", [batch("b2", 2, 3)])
-    ledger.release(Path("/tmp/y"))
-    assert ledger.choose("k", [batch("b2", 2, 3)]) is not None
+    assert [b.id for b in ledger.candidates("empty", [batch("first", 1, 2)])] == ["first"]
 
 
 def test_ledger_settle_and_release() -> None:
@@ -806,6 +794,6 @@ def test_ledger_settle_and_release() -> None:
     ledger.settle("k", "b1")
     assert ledger.pending("k") is None
     ledger.begin("k3", pending(1, None))
-    assert ledger.choose("k3", [batch("b1", 5, 1)]) is None  # b1 belongs to k
+    assert ledger.candidates("k3", [batch("b1", 5, 1)]) == ()  # b1 belongs to k
     ledger.release(Path("/tmp/x"))
     assert ledger.pending("k3") is None

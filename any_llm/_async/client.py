@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import logging
 import os
-import uuid
 from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import aclosing
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 from tenacity import AsyncRetrying, retry_if_result, stop_after_delay, stop_never
 
-from any_llm._config import ClientConfig, check_metadata, resolve_config
+from any_llm._config import ClientConfig, check_idempotency_key, check_metadata, resolve_config
 from any_llm._jsonl import (
     InputSource,
     InputSummary,
@@ -20,25 +20,29 @@ from any_llm._jsonl import (
     iter_custom_ids,
     validate_input_file,
 )
-from any_llm._providers import InputRef
-from any_llm._results import check_results_ready, unreturned_item
-from any_llm._retry import poll_wait, request_policy
+from any_llm._providers import CreateLookup, InputRef
+from any_llm._results import check_results_ready, stray_item, unreturned_item
+from any_llm._retry import backoff, create_doubt, poll_wait, request_policy
 from any_llm._transport import UPLOAD_PROGRESS
 from any_llm._transport._aiohttp import AiohttpTransport
 from any_llm.errors import (
     APIError,
+    BatchMayExistError,
     BatchTimeoutError,
+    ConfigurationError,
 )
 from any_llm.types import (
     Batch,
     BatchPage,
     BatchResult,
     BatchResultItem,
+    BatchResultStatus,
     LLMProvider,
 )
 
 from .adapters import make_adapter
 from .http import AsyncHTTPClient
+from .listing import aiter_listed
 
 logger = logging.getLogger("any_llm")
 
@@ -113,6 +117,7 @@ class AsyncAnyLLM:
         completion_window: str = "24h",
         metadata: dict[str, str] | None = None,
         on_upload_progress: Callable[[int], None] | None = None,
+        idempotency_key: str | None = None,
         **kwargs: Any,
     ) -> Batch:
         """Create a batch job from a JSONL file of requests.
@@ -126,10 +131,21 @@ class AsyncAnyLLM:
 
         ``on_upload_progress`` is told the size of every chunk sent from disk (a retried upload
         counts again). Extra ``kwargs`` are sent in the create request.
+
+        Each call stamps its batch (and its upload) with an idempotency key: a random one, or
+        ``idempotency_key`` when given, in which case a batch already carrying that key is
+        returned instead of creating another. When the outcome of the create stays unknown
+        (its answer was lost and no batch could be found), BatchMayExistError carries the key:
+        ``afind_batch(key)`` finds the batch later; the uploaded input is kept.
         """
         spec = self.config.spec
         spec.check_completion_window(completion_window)
         check_metadata(self.provider, metadata, spec.metadata_max_pairs)
+        key = check_idempotency_key(idempotency_key)
+        if idempotency_key is not None and self._adapter.finds_by_key:
+            earlier = await self._adapter.afind_created(key, pages=None)
+            if earlier.ours:
+                return earlier.ours[0]
         source: InputSource
         if spec.sends_input_as_is:
             source = check_input_start(
@@ -142,67 +158,190 @@ class AsyncAnyLLM:
         # Every body streamed from disk for this call reports its reads (retries included).
         progress = UPLOAD_PROGRESS.set(on_upload_progress)
         try:
-            input_ref = await self._adapter.aupload_input(source)
-            created: Batch | None = None
+            input_ref = await self._adapter.aupload_input(source, idempotency_key=key)
+            used = True  # until shown otherwise, a batch may hold the upload: keep it
             try:
-                created = await self._create_once(
-                    input_ref, endpoint, completion_window, metadata, kwargs
+                batch = await self._create(
+                    input_ref, endpoint, completion_window, metadata, kwargs, key
                 )
+            except BatchMayExistError:
+                raise
+            except APIError:
+                used = False  # the create failed and provably made no batch
+                raise
+            except BaseException:  # cancelled, interrupted: the outcome is not known
+                logger.warning(
+                    "%s: the create was interrupted; a batch may exist with idempotency key %s "
+                    "(input %s kept): find it with find_batch(%r, %r)",
+                    self.provider,
+                    key,
+                    input_ref.file_id or input_ref.summary.path,
+                    self.provider,
+                    key,
+                )
+                raise
             finally:
-                await self._release(input_ref, created)
-            return created
+                await self._release(input_ref, used=used)
+            return batch
         finally:
             UPLOAD_PROGRESS.reset(progress)
             if isinstance(source, InputSummary) and source.staged_path is not None:
                 source.staged_path.unlink(missing_ok=True)  # the translation staged by the pass
 
-    async def _create_once(
+    async def _create(
         self,
         input_ref: InputRef,
         endpoint: str,
         completion_window: str,
         metadata: dict[str, str] | None,
         extra: dict[str, Any],
+        key: str,
     ) -> Batch:
-        """Create the batch; after an ambiguous failure, look for it before trying again."""
-        key = uuid.uuid4().hex
-        async for attempt in AsyncRetrying(**request_policy(self.config.retry)):
-            with attempt:
-                if attempt.retry_state.attempt_number > 1:
-                    earlier = await self._adapter.afind_created(key)
-                    if earlier is not None:
-                        logger.warning(
-                            "%s: a create request failed ambiguously but batch %s exists; "
-                            "returning it instead of creating a second one",
-                            self.provider,
-                            earlier.id,
+        """Create the batch. An attempt whose outcome is unknown is never followed by another
+        before the batch it may have made has been looked for; when the last attempt leaves
+        the outcome unknown, BatchMayExistError is raised."""
+        doubt: APIError | None = None  # the last attempt that may have made a batch
+        try:
+            async for attempt in AsyncRetrying(**request_policy(self.config.retry)):
+                with attempt:
+                    if doubt is not None:
+                        earlier = await self._find_own(key, doubt)
+                        if earlier is not None:
+                            return earlier
+                    try:
+                        batch = await self._adapter.acreate_batch(
+                            input_ref=input_ref,
+                            endpoint=endpoint,
+                            completion_window=completion_window,
+                            metadata=metadata,
+                            idempotency_key=key,
+                            extra=extra,
                         )
-                        return earlier
-                return await self._adapter.acreate_batch(
-                    input_ref=input_ref,
-                    endpoint=endpoint,
-                    completion_window=completion_window,
-                    metadata=metadata,
-                    idempotency_key=key,
-                    extra=extra,
-                )
+                    except APIError as exc:
+                        if create_doubt(exc) != "none":
+                            doubt = exc
+                        raise
+                    if doubt is not None and create_doubt(doubt) == "committing":
+                        # an earlier attempt, its answer lost, may have made one meanwhile
+                        await self._cancel_extras(key, keep=batch)
+                    return batch
+        except BatchMayExistError:
+            raise
+        except APIError as exc:
+            if doubt is None:
+                raise
+            try:
+                earlier = await self._find_own(key, exc if doubt is exc else None)
+            except BatchMayExistError:
+                raise
+            except APIError as lookup:
+                raise self._may_exist(key, input_ref, exc, f"the search failed: {lookup}") from exc
+            if earlier is not None:
+                return earlier
+            raise self._may_exist(key, input_ref, exc, "no batch carries its key yet") from exc
         raise AssertionError("unreachable")
 
-    async def _release(self, input_ref: InputRef, batch: Batch | None) -> None:
+    async def _find_own(self, key: str, doubt: APIError | None) -> Batch | None:
+        """The batch a doubtful attempt made, if the provider shows one. After a lost answer
+        (``doubt`` is ``"committing"``) the search goes on for ``RetryConfig.create_settle``
+        seconds while nothing is found, so no attempt races one still being committed."""
+        settle = 0.0
+        if doubt is not None and create_doubt(doubt) == "committing":
+            settle = self.config.retry.create_settle
+        found: CreateLookup = await AsyncRetrying(
+            retry=retry_if_result(lambda lookup: not lookup),
+            stop=stop_after_delay(settle),
+            wait=backoff(settle / 10, settle / 3),
+            retry_error_callback=lambda state: state.outcome.result() if state.outcome else None,
+        )(self._adapter.afind_created, key)
+        if found.candidates:
+            ids = ", ".join(b.id for b in found.candidates)
+            raise BatchMayExistError(
+                f"{self.provider}: a create request got no answer, and batch {ids} of as "
+                "many requests was created since; its batches carry no key, so it cannot be "
+                "shown to be this one, and the create was not sent again. Check it "
+                "(retrieve_batch) and cancel it if it is not yours",
+                idempotency_key=key,
+                batch_id=found.candidates[0].id,
+                provider=self.provider,
+            )
+        if not found.ours:
+            return None
+        first = found.ours[0]
+        logger.warning(
+            "%s: a create request got no answer, but batch %s carries its idempotency key %s; "
+            "returning it instead of creating another",
+            self.provider,
+            first.id,
+            key,
+        )
+        await self._cancel_extras(key, keep=first, found=found)
+        return first
+
+    async def _cancel_extras(
+        self, key: str, *, keep: Batch, found: CreateLookup | None = None
+    ) -> None:
+        """Cancel every batch but ``keep`` that carries ``key``: they were made by attempts of
+        this call whose answers were lost, and would bill the same requests twice."""
+        if found is None:
+            found = await self._adapter.afind_created(key)
+        for extra in found.ours:
+            if extra.id == keep.id:
+                continue
+            logger.warning(
+                "%s: batch %s also carries idempotency key %s (an attempt whose answer was "
+                "lost); cancelling it and keeping %s",
+                self.provider,
+                extra.id,
+                key,
+                keep.id,
+            )
+            await self._adapter.acancel_batch(extra.id)
+
+    def _may_exist(
+        self, key: str, input_ref: InputRef, exc: APIError, why: str
+    ) -> BatchMayExistError:
+        kept = f"; the input {input_ref.file_id} was kept" if input_ref.file_id else ""
+        return BatchMayExistError(
+            f"{self.provider}: the create request's outcome is unknown ({exc}); {why}. A "
+            f"batch may exist with idempotency key {key}{kept}. Do not create it again: find "
+            f"it with find_batch({self.provider!r}, {key!r}) or `any-llm batch find {key} "
+            f"--provider {self.provider}`",
+            idempotency_key=key,
+            input_file_id=input_ref.file_id,
+            provider=self.provider,
+            method=exc.method,
+            url=exc.url,
+        )
+
+    async def _release(self, input_ref: InputRef, *, used: bool) -> None:
         """Let the adapter clean up at the provider, then delete any staged local file."""
         try:
-            await self._adapter.arelease_input(input_ref, created=batch is not None)
+            await self._adapter.arelease_input(input_ref, used=used)
         except APIError as exc:
             logger.warning(
                 "%s: could not clean up the input %s after %s (%s); delete it yourself",
                 self.provider,
                 input_ref.file_id,
-                "creating the batch" if batch is not None else "a failed create",
+                "creating the batch" if used else "a failed create",
                 exc.__class__.__name__,
             )
         finally:
             if input_ref.staged_path is not None:
                 input_ref.staged_path.unlink(missing_ok=True)
+
+    async def afind_batch(self, idempotency_key: str) -> Batch | None:
+        """The batch created with ``idempotency_key`` (the key a BatchMayExistError carries),
+        or None when the provider lists none. Every page of the list is searched."""
+        key = check_idempotency_key(idempotency_key)
+        if not self._adapter.finds_by_key:
+            raise ConfigurationError(
+                f"{self.provider}: batches carry no idempotency key here, so none can be found "
+                "by one; list_batches shows them (a BatchMayExistError names the batch that "
+                "may be yours)"
+            )
+        found = await self._adapter.afind_created(key, pages=None)
+        return found.ours[0] if found.ours else None
 
     async def aretrieve_batch(self, batch_id: str) -> Batch:
         """Retrieve a batch's current state."""
@@ -219,15 +358,11 @@ class AsyncAnyLLM:
         return await self._adapter.alist_batches(after=after, limit=limit)
 
     async def aiter_batches(self, *, limit: int | None = None) -> AsyncIterator[Batch]:
-        """Every batch, page after page (``limit`` is the page size)."""
-        after: str | None = None
-        while True:
-            page = await self.alist_batches(after=after, limit=limit)
-            for batch in page:
+        """Every batch, page after page (``limit`` is the page size). A list that repeats
+        itself (a server ignoring the cursor) ends with a warning instead of never ending."""
+        async with aclosing(aiter_listed(self._adapter, limit=limit)) as listed:
+            async for batch in listed:
                 yield batch
-            if not page.has_more or page.next_cursor is None:
-                return
-            after = page.next_cursor
 
     async def apoll_batch(
         self,
@@ -278,16 +413,33 @@ class AsyncAnyLLM:
     ) -> AsyncIterator[BatchResultItem]:
         """Stream one item per input ``custom_id``, merging the output and error files.
 
-        Requests the provider returned no line for are reported as cancelled, expired or
-        missing (by the batch's final status). Their custom_ids come from ``input_file_path``
-        when given, else from the input file stored at the provider, which is read only when
-        the returned lines do not cover every request.
+        The input's custom_ids come from ``input_file_path`` when given, else from the input
+        stored at the provider; they are read first, so that the items are exactly the input's
+        requests, each once, whatever the provider returns. Requests the provider returned no
+        line for are reported as cancelled, expired or missing (by the batch's final status),
+        after the returned ones. A returned line whose custom_id the input does not hold is
+        logged and yielded marked ``stray``; it never stands for a request. (Where the input
+        cannot be read back, as on Anthropic without ``input_file_path``, every returned line
+        counts.)
         """
         if isinstance(batch, str):
             batch = await self.aretrieve_batch(batch)
         check_results_ready(batch)
+        wanted: dict[str, None] = {}  # the input's custom_ids, in input order
+        async for custom_id in self._input_ids(batch, input_file_path):
+            wanted[custom_id] = None
         seen: set[str] = set()
         async for item in self._adapter.aiter_results(batch):
+            if wanted and item.custom_id not in wanted:
+                logger.warning(
+                    "%s: batch %s returned custom_id %r, which is not in its input; "
+                    "yielded as a stray",
+                    self.provider,
+                    batch.id,
+                    item.custom_id,
+                )
+                yield stray_item(item)
+                continue
             if item.custom_id in seen:
                 logger.warning(
                     "%s: batch %s returned custom_id %r twice; kept the first",
@@ -298,18 +450,11 @@ class AsyncAnyLLM:
                 continue
             seen.add(item.custom_id)
             yield item
-        if (
-            input_file_path is None
-            and batch.request_counts.total
-            and len(seen) >= batch.request_counts.total
-        ):
-            return
-        async for custom_id in self._unreturned_ids(batch, input_file_path):
+        for custom_id in wanted:
             if custom_id not in seen:
-                seen.add(custom_id)
                 yield unreturned_item(batch, custom_id)
 
-    async def _unreturned_ids(
+    async def _input_ids(
         self, batch: Batch, input_file_path: str | os.PathLike[str] | None
     ) -> AsyncIterator[str]:
         if input_file_path is not None:
@@ -328,7 +473,8 @@ class AsyncAnyLLM:
         """Collect every result item of an ended batch (see ``aiter_batch_results``)."""
         if isinstance(batch, str):
             batch = await self.aretrieve_batch(batch)
-        items = [
-            item async for item in self.aiter_batch_results(batch, input_file_path=input_file_path)
-        ]
-        return BatchResult(batch=batch, results=items)
+        items: list[BatchResultItem] = []
+        strays: list[BatchResultItem] = []
+        async for item in self.aiter_batch_results(batch, input_file_path=input_file_path):
+            (strays if item.status is BatchResultStatus.STRAY else items).append(item)
+        return BatchResult(batch=batch, results=items, strays=strays)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -22,6 +22,38 @@ IDEMPOTENCY_KEY = "any_llm_idempotency_key"
 what its first, ambiguous attempt made."""
 IDEMPOTENCY_PAGES = 3
 """Pages of the newest batches searched for that key before a create is retried."""
+
+
+def marked_filename(name: str, idempotency_key: str) -> str:
+    """The upload's filename, marked with the create call's key (``requests.<key>.jsonl``), so
+    that an upload whose answer was lost can be found and deleted (providers' files carry no
+    metadata, only a name)."""
+    stem = name[: -len(".jsonl")] if name.endswith(".jsonl") else name
+    return f"{stem}.{idempotency_key}.jsonl"
+
+
+def has_marker(filename: object, idempotency_key: str) -> bool:
+    """True when ``filename`` was made by ``marked_filename`` with ``idempotency_key``."""
+    return isinstance(filename, str) and filename.endswith(f".{idempotency_key}.jsonl")
+
+
+def oldest_first(batches: Iterable[Batch]) -> tuple[Batch, ...]:
+    """``batches`` by creation time, oldest first (ties by id)."""
+    return tuple(sorted(batches, key=lambda b: (b.created_at, b.id)))
+
+
+@attrs.frozen(kw_only=True)
+class CreateLookup:
+    """What a search for the batches of one create call found (``afind_created``)."""
+
+    ours: tuple[Batch, ...] = ()
+    """Batches shown to be made by that call (they carry its key), oldest first."""
+    candidates: tuple[Batch, ...] = ()
+    """Batches that may be its batch but cannot be shown to be (Anthropic's carry no key):
+    never returned as the call's batch, only named to the user."""
+
+    def __bool__(self) -> bool:
+        return bool(self.ours or self.candidates)
 
 
 @attrs.frozen(kw_only=True)

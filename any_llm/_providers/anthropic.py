@@ -25,7 +25,7 @@ from urllib.parse import urlsplit
 import attrs
 
 from any_llm._jsonl import InputLimits, InputSummary, Staging, TranslationError
-from any_llm.errors import APIResponseValidationError, BatchError, InputFileError
+from any_llm.errors import APIResponseValidationError, InputFileError
 from any_llm.types import (
     Batch,
     BatchPage,
@@ -901,16 +901,13 @@ def parse_result_line(line: bytes, *, where: str, created: int) -> BatchResultIt
 # - before the first attempt, the adapter notes the newest batch of the workspace (``since``);
 #   only batches listed before it (newer) are candidates, which needs no clock agreement;
 # - a candidate holds exactly as many requests as the input;
-# - batches already handed to another create of this process are not candidates, and while
-#   another create of this process with the same request count is unsettled the answer is
-#   ambiguous;
-# - exactly one candidate is returned; none means nothing was made (the create is retried);
-#   several raise a BatchError listing them, rather than guessing (a wrong guess would lose the
-#   input's requests, a blind retry could run them twice).
+# - batches already handed to another create of this process are not candidates;
+# - no candidate (after the settle time of a lost answer) means nothing was made, and the
+#   create is sent again; any candidate is only named, in a BatchMayExistError, never returned
+#   as this call's batch: another process may have made a batch of the same size in the same
+#   seconds, and taking it would hand back someone else's results.
 #
-# What remains: a batch of the same size created by another process in the same seconds, while
-# this process's attempt made none, would be taken for it. Nothing on a batch can tell them
-# apart; the window is the few seconds between the first attempt and the retry.
+# A failure that provably sent nothing (a refused connection) needs no search at all.
 
 
 @attrs.frozen(kw_only=True)
@@ -954,45 +951,25 @@ class CreateLedger:
         with self._lock:
             return self._pending.get(key)
 
-    def choose(self, key: str, newest_first: Iterable[Batch]) -> Batch | None:
-        """The batch the create ``key`` made, from the newest batches (listing order): one
-        candidate → it (now claimed); none → None; several → BatchError."""
+    def candidates(self, key: str, newest_first: Iterable[Batch]) -> tuple[Batch, ...]:
+        """The batches that may be the one the create ``key`` made, from the newest batches
+        (listing order): made since its first attempt, of as many requests, and not handed
+        out to another create of this process. Anthropic's batches carry no key, so none of
+        them can be shown to be it: the caller names them and never takes one."""
         with self._lock:
             pending = self._pending.get(key)
             if pending is None:
-                return None
+                return ()
             since = pending.since
-            candidates: list[Batch] = []
+            found: list[Batch] = []
             for batch in newest_first:
                 if since is not None and (
                     batch.id == since.id or batch.created_at < since.created_at
                 ):
                     break
                 if batch.request_counts.total == pending.requests and batch.id not in self._claimed:
-                    candidates.append(batch)
-            rivals = [
-                k for k, p in self._pending.items() if k != key and p.requests == pending.requests
-            ]
-            if not candidates:
-                return None
-            if len(candidates) > 1 or rivals:
-                ids = ", ".join(b.id for b in candidates)
-                why = (
-                    f"{len(candidates)} batches of {pending.requests} requests were created "
-                    f"since it was sent ({ids})"
-                    if len(candidates) > 1
-                    else f"batch {ids} has as many requests, but another create of "
-                    f"{pending.requests} requests from this process is still unsettled"
-                )
-                raise BatchError(
-                    f"{PROVIDER}: a create request got no answer and {why}; Anthropic batches "
-                    "carry no tag to tell which one it made, so none was retried. Check "
-                    "list_batches and cancel any batch you do not want."
-                )
-            chosen = candidates[0]
-            del self._pending[key]
-            self._claimed.add(chosen.id)
-            return chosen
+                    found.append(batch)
+            return tuple(found)
 
 
 LEDGER = CreateLedger()

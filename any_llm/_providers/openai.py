@@ -26,7 +26,7 @@ from any_llm.types import (
     LLMProvider,
 )
 
-from . import IDEMPOTENCY_KEY, ProviderSpec
+from . import IDEMPOTENCY_KEY, ProviderSpec, has_marker
 
 logger = logging.getLogger("any_llm")
 
@@ -94,6 +94,20 @@ SPEC = ProviderSpec(
 def upload_filename(name: str) -> str:
     """OpenAI refuses batch uploads whose filename does not end in ``.jsonl``."""
     return name if name.endswith(".jsonl") else f"{name}.jsonl"
+
+
+def marked_file_ids(data: Any, idempotency_key: str) -> list[str]:
+    """The ids of the files in a ``GET /files`` answer (``{"data": [File, ...]}``) whose
+    filename carries ``idempotency_key`` (``marked_filename``)."""
+    if not isinstance(data, dict) or not isinstance(data.get("data"), list):
+        raise TypeError("expected {'object': 'list', 'data': [...]} from GET /files")
+    return [
+        f["id"]
+        for f in data["data"]
+        if isinstance(f, dict)
+        and isinstance(f.get("id"), str)
+        and has_marker(f.get("filename"), idempotency_key)
+    ]
 
 
 def create_body(

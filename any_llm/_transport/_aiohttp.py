@@ -39,6 +39,14 @@ async def _file_chunks(body: FileBody, failures: list[Exception]) -> AsyncIterat
         raise
 
 
+def _sent(exc: BaseException) -> bool:
+    """False when the connection was never made (refused, DNS, TLS handshake, connect
+    timeout): the request cannot have reached the server."""
+    import aiohttp
+
+    return not isinstance(exc, (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError))
+
+
 class AiohttpTransport:
     """One ``aiohttp.ClientSession`` per client, created lazily in the running loop."""
 
@@ -116,7 +124,7 @@ class AiohttpTransport:
             if failures:  # the check of the file's content refused it
                 raise failures[0] from None
             raise connection_error(
-                request, exc, timed_out=isinstance(exc, asyncio.TimeoutError)
+                request, exc, timed_out=isinstance(exc, asyncio.TimeoutError), sent=_sent(exc)
             ) from exc
 
     async def aiter_bytes(self, request: Request) -> AsyncGenerator[bytes, None]:
@@ -147,7 +155,7 @@ class AiohttpTransport:
             if failures:  # the check of the file's content refused it
                 raise failures[0] from None
             raise connection_error(
-                request, exc, timed_out=isinstance(exc, asyncio.TimeoutError)
+                request, exc, timed_out=isinstance(exc, asyncio.TimeoutError), sent=_sent(exc)
             ) from exc
 
     async def aclose(self) -> None:

@@ -158,8 +158,13 @@ def redirect_request(
     return attrs.evolve(request, method=method, url=url, headers=headers, params=None, body=body)
 
 
-def connection_error(request: Request, exc: BaseException, *, timed_out: bool) -> Exception:
-    """Our error for a library's connection failure or timeout (the caller chains ``exc``)."""
+def connection_error(
+    request: Request, exc: BaseException, *, timed_out: bool, sent: bool = True
+) -> Exception:
+    """Our error for a library's connection failure or timeout (the caller chains ``exc``).
+
+    ``sent=False`` says the connection was never made, so the request cannot have reached the
+    server (a create needs no lookup then)."""
     from any_llm.errors import APIConnectionError, APITimeoutError
 
     where = f"{request.provider}: {request.method} {request.path}"
@@ -169,12 +174,14 @@ def connection_error(request: Request, exc: BaseException, *, timed_out: bool) -
             provider=request.provider,
             method=request.method,
             url=strip_query(request.url),
+            sent=sent,
         )
     return APIConnectionError(
         f"{where} failed: {exc.__class__.__name__}: {exc}",
         provider=request.provider,
         method=request.method,
         url=strip_query(request.url),
+        sent=sent,
     )
 
 

@@ -61,7 +61,13 @@ class Urllib3Transport:
         timed_out = isinstance(exc, (urllib3.exceptions.TimeoutError, TimeoutError))
         # urllib3 files a refused connection under ConnectTimeoutError too.
         refused = isinstance(exc, urllib3.exceptions.NewConnectionError)
-        return connection_error(request, exc, timed_out=timed_out and not refused)
+        # Neither a refused connection nor a connect timeout let the request leave.
+        never_sent = isinstance(
+            exc, (urllib3.exceptions.NewConnectionError, urllib3.exceptions.ConnectTimeoutError)
+        )
+        return connection_error(
+            request, exc, timed_out=timed_out and not refused, sent=not never_sent
+        )
 
     def _open(self, request: Request, *, preload: bool) -> Any:
         import urllib3

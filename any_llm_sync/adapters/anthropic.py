@@ -6,23 +6,28 @@ stream per batch."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import closing
 from typing import Any
 
 import attrs
 
 from any_llm._converter import structure, validation_error
 from any_llm._jsonl import InputSource, validated
-from any_llm._providers import IDEMPOTENCY_PAGES, InputRef
+from any_llm._providers import IDEMPOTENCY_PAGES, CreateLookup, InputRef
 from any_llm._providers import anthropic as wire
 from any_llm._transport import FileBody
 from any_llm.errors import BatchError, ConfigurationError
 from any_llm.types import Batch, BatchPage, BatchResultItem
 
 from ..http import HTTPClient
+from ..listing import iter_listed
 
 
 class AnthropicAdapter:
     """Create, retrieve, cancel, list and read results on Anthropic's protocol."""
+
+    finds_by_key = False
+    """Anthropic's batches carry no key: only a create of this process can be looked for."""
 
     def __init__(self, http: HTTPClient) -> None:
         self.http = http
@@ -35,7 +40,7 @@ class AnthropicAdapter:
             raise validation_error(self.http.provider, "MessageBatch object", exc) from exc
         return structure(record, Batch, provider=self.http.provider, what="MessageBatch object")
 
-    def upload_input(self, source: InputSource) -> InputRef:
+    def upload_input(self, source: InputSource, *, idempotency_key: str) -> InputRef:
         """Check the create body the validating pass staged and note the newest batch, which
         the search for an ambiguous create's batch starts after. Nothing is uploaded."""
         summary = validated(source)
@@ -45,7 +50,7 @@ class AnthropicAdapter:
             summary=summary, staged_path=staged, newest_batch=page[0] if len(page) else None
         )
 
-    def release_input(self, input_ref: InputRef, *, created: bool) -> None:
+    def release_input(self, input_ref: InputRef, *, used: bool) -> None:
         """Forget this create in the ledger of pending creates (nothing lives at Anthropic)."""
         self._ledger.release(input_ref.staged_path)
 
@@ -86,27 +91,25 @@ class AnthropicAdapter:
         self._ledger.settle(idempotency_key, batch.id)
         return batch
 
-    def find_created(self, idempotency_key: str) -> Batch | None:
-        """The batch an unanswered create made, told by position and size (the batches carry
-        no key; see ``CreateLedger``): newer than the batch noted before the first attempt,
-        with as many requests as the input. Several candidates raise a BatchError."""
+    def find_created(
+        self, idempotency_key: str, *, pages: int | None = IDEMPOTENCY_PAGES
+    ) -> CreateLookup:
+        """The batches an unanswered create of this process may have made, told by position
+        and size (see ``CreateLedger``): newer than the batch noted before its first attempt,
+        with as many requests as the input. They are only candidates: never ``ours``."""
         pending = self._ledger.pending(idempotency_key)
         if pending is None:
-            return None
+            return CreateLookup()
         seen: list[Batch] = []
-        after: str | None = None
-        for _ in range(IDEMPOTENCY_PAGES):
-            page = self.list_batches(after=after, limit=100)
-            seen += page
-            since = pending.since
-            if since is not None and any(
-                b.id == since.id or b.created_at < since.created_at for b in page
-            ):
-                break
-            if not page.has_more or page.next_cursor is None:
-                break
-            after = page.next_cursor
-        return self._ledger.choose(idempotency_key, seen)
+        since = pending.since
+        with closing(iter_listed(self, limit=100, max_pages=pages)) as listed:
+            for batch in listed:
+                if since is not None and (
+                    batch.id == since.id or batch.created_at < since.created_at
+                ):
+                    break
+                seen.append(batch)
+        return CreateLookup(candidates=self._ledger.candidates(idempotency_key, seen))
 
     def retrieve_batch(self, batch_id: str) -> Batch:
         """The batch's current state."""

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from typing import Any, Protocol
 
 from any_llm._jsonl import InputSource
-from any_llm._providers import InputRef
+from any_llm._providers import IDEMPOTENCY_PAGES, CreateLookup, InputRef
 from any_llm.types import Batch, BatchPage, BatchResultItem
 
 from ..http import HTTPClient
@@ -20,11 +20,15 @@ class BatchAdapter(Protocol):
     ``afind_created`` whether an ambiguous attempt created the batch after all."""
 
     http: HTTPClient
+    finds_by_key: bool
+    """``afind_created`` can find a batch by its key alone, in any process, at any time (not
+    only a create of this process in flight)."""
 
-    def upload_input(self, source: InputSource) -> InputRef:
+    def upload_input(self, source: InputSource, *, idempotency_key: str) -> InputRef:
         """Make the input ready for a create request (upload and/or stage it). ``source`` is
         an InputCheck only for a provider whose spec ``sends_input_as_is``; the others get the
-        file validated whole (``validated``)."""
+        file validated whole (``validated``). An upload's filename carries the key, so that
+        one whose answer was lost is found and deleted (``uploads.asend_upload``)."""
         ...
 
     def create_batch(
@@ -40,13 +44,17 @@ class BatchAdapter(Protocol):
         """Create the batch in one attempt, stamped with ``idempotency_key``."""
         ...
 
-    def find_created(self, idempotency_key: str) -> Batch | None:
-        """The batch stamped with ``idempotency_key``, if one exists."""
+    def find_created(
+        self, idempotency_key: str, *, pages: int | None = IDEMPOTENCY_PAGES
+    ) -> CreateLookup:
+        """The batches stamped with ``idempotency_key`` among the newest ``pages`` pages of
+        the list (every page when None), or those that may be its batch."""
         ...
 
-    def release_input(self, input_ref: InputRef, *, created: bool) -> None:
-        """Clean up at the provider after the create (an upload no batch was created from).
-        The client deletes ``input_ref.staged_path`` itself afterwards."""
+    def release_input(self, input_ref: InputRef, *, used: bool) -> None:
+        """Clean up at the provider after the create: an upload is deleted unless a batch was
+        (or may have been) created from it (``used``). The client deletes
+        ``input_ref.staged_path`` itself afterwards."""
         ...
 
     def retrieve_batch(self, batch_id: str) -> Batch:

@@ -11,18 +11,28 @@ from typing import Any
 
 from any_llm._converter import structure, validation_error
 from any_llm._jsonl import InputSource, InputSummary, StreamCheck
-from any_llm._providers import IDEMPOTENCY_PAGES, InputRef
+from any_llm._providers import (
+    IDEMPOTENCY_PAGES,
+    CreateLookup,
+    InputRef,
+    marked_filename,
+    oldest_first,
+)
 from any_llm._providers import openai as wire
 from any_llm._transport import multipart_file_body
 from any_llm.errors import APIResponseValidationError
 from any_llm.types import Batch, BatchPage, BatchResultItem
 
 from ..http import HTTPClient
+from ..listing import iter_listed
+from ..uploads import send_upload
 
 
 class OpenAIAdapter:
     """Upload, create, retrieve, cancel, list and read results on OpenAI's protocol, with
     one provider's differences (``protocol``)."""
+
+    finds_by_key = True
 
     def __init__(
         self, http: HTTPClient, protocol: wire.OpenAIProtocol = wire.OPENAI_PROTOCOL
@@ -37,7 +47,7 @@ class OpenAIAdapter:
             raise validation_error(self.http.provider, "Batch object", exc) from exc
         return structure(record, Batch, provider=self.http.provider, what="Batch object")
 
-    def upload_input(self, source: InputSource) -> InputRef:
+    def upload_input(self, source: InputSource, *, idempotency_key: str) -> InputRef:
         """Upload the JSONL file as is (purpose=batch), streamed from disk.
 
         A file whose start only was checked (an InputCheck) is checked while it is read: each
@@ -45,14 +55,15 @@ class OpenAIAdapter:
         aborts the upload with InputFileError, so the provider never stores the file.
         """
         if isinstance(source, InputSummary):
-            return InputRef(summary=source, file_id=self.upload_file(source.path))
+            file_id = self.upload_file(source.path, idempotency_key=idempotency_key)
+            return InputRef(summary=source, file_id=file_id)
         attempts: list[StreamCheck] = []
 
         def check() -> StreamCheck:  # one per attempt: a retry reads the file anew
             attempts.append(source.stream_check())
             return attempts[-1]
 
-        file_id = self.upload_file(source.path, check=check)
+        file_id = self.upload_file(source.path, check=check, idempotency_key=idempotency_key)
         summary = attempts[-1].summary if attempts else None
         if summary is None:  # the server answered before reading the whole body
             self.delete_file(file_id)
@@ -64,17 +75,25 @@ class OpenAIAdapter:
             )
         return InputRef(summary=summary, file_id=file_id)
 
-    def upload_file(self, path: Path, *, check: Callable[[], StreamCheck] | None = None) -> str:
-        """Upload a JSONL file (purpose=batch); return its file id. With ``check``, every
-        attempt checks the file's bytes before sending them (``multipart_file_body``)."""
+    def upload_file(
+        self,
+        path: Path,
+        *,
+        idempotency_key: str,
+        check: Callable[[], StreamCheck] | None = None,
+    ) -> str:
+        """Upload a JSONL file (purpose=batch), its name marked with ``idempotency_key``;
+        return its file id. With ``check``, every attempt checks the file's bytes before
+        sending them (``multipart_file_body``)."""
         body = multipart_file_body(
             {"purpose": "batch"},
             file_field="file",
             path=path,
-            filename=wire.upload_filename(path.name),
+            filename=marked_filename(wire.upload_filename(path.name), idempotency_key),
             check=check,
         )
-        data = self.http.json(self.http.request("POST", "/files", body=body))
+        request = self.http.request("POST", "/files", body=body)
+        data = self.http.decode(send_upload(self, request, idempotency_key))
         try:
             return wire.parse_file_id(data)
         except TypeError as exc:
@@ -84,9 +103,21 @@ class OpenAIAdapter:
         """Delete an uploaded file."""
         self.http.send(self.http.request("DELETE", f"/files/{file_id}"))
 
-    def release_input(self, input_ref: InputRef, *, created: bool) -> None:
-        """Delete the uploaded file when no batch was created from it."""
-        if not created and input_ref.file_id:
+    def forget_uploads(self, idempotency_key: str) -> None:
+        """Delete every file whose name carries ``idempotency_key``."""
+        for file_id in self._marked_files(idempotency_key):
+            self.delete_file(file_id)
+
+    def _marked_files(self, idempotency_key: str) -> list[str]:
+        data = self.http.json(self.http.request("GET", "/files"))
+        try:
+            return wire.marked_file_ids(data, idempotency_key)
+        except TypeError as exc:
+            raise validation_error(self.http.provider, "file list", exc) from exc
+
+    def release_input(self, input_ref: InputRef, *, used: bool) -> None:
+        """Delete the uploaded file unless a batch was (or may have been) created from it."""
+        if not used and input_ref.file_id:
             self.delete_file(input_ref.file_id)
 
     def create_batch(
@@ -114,18 +145,16 @@ class OpenAIAdapter:
         request = self.http.request("POST", "/batches", json_body=body)
         return self._batch(self.http.json(request, retry=False))
 
-    def find_created(self, idempotency_key: str) -> Batch | None:
-        """Search the newest pages of batches for the key in their metadata."""
-        after: str | None = None
-        for _ in range(IDEMPOTENCY_PAGES):
-            page = self.list_batches(after=after, limit=None)
-            for batch in page:
-                if wire.has_idempotency_key(batch, idempotency_key):
-                    return batch
-            if not page.has_more or page.next_cursor is None:
-                return None
-            after = page.next_cursor
-        return None
+    def find_created(
+        self, idempotency_key: str, *, pages: int | None = IDEMPOTENCY_PAGES
+    ) -> CreateLookup:
+        """The batches with the key in their metadata, among the newest ``pages`` pages."""
+        ours = [
+            batch
+            for batch in iter_listed(self, max_pages=pages)
+            if wire.has_idempotency_key(batch, idempotency_key)
+        ]
+        return CreateLookup(ours=oldest_first(ours))
 
     def retrieve_batch(self, batch_id: str) -> Batch:
         """The batch's current state."""

@@ -12,13 +12,21 @@ from urllib.parse import urljoin
 
 from any_llm._converter import structure, validation_error
 from any_llm._jsonl import InputSource, validated
-from any_llm._providers import InputRef
+from any_llm._providers import (
+    IDEMPOTENCY_PAGES,
+    CreateLookup,
+    InputRef,
+    marked_filename,
+    oldest_first,
+    openai,
+)
 from any_llm._providers import together as wire
 from any_llm._transport import REDIRECT_STATUSES, multipart_file_body
 from any_llm.errors import APIError, APIResponseValidationError
 from any_llm.types import Batch, BatchPage, BatchResultItem
 
 from ..http import HTTPClient
+from ..uploads import send_upload
 
 logger = logging.getLogger("any_llm")
 
@@ -28,14 +36,14 @@ class TogetherAdapter:
 
     Input lines are translated to Together's ``{custom_id, body}`` form in a staged temporary
     file, which is what gets uploaded. Together batches carry no metadata or name, so the
-    idempotency key cannot be stamped on them: a retried create recognises its batch by the
-    input file id, which is unique to that create call (the file was uploaded just before it).
+    idempotency key cannot be stamped on them: it is in the uploaded file's name instead, and a
+    batch is recognised by its input file, which is unique to that create call.
     """
+
+    finds_by_key = True
 
     def __init__(self, http: HTTPClient) -> None:
         self.http = http
-        self._inputs: dict[str, str] = {}
-        """Idempotency key → input file id of a create in flight (for ``afind_created``)."""
 
     def _batch(self, data: Any) -> Batch:
         try:
@@ -50,27 +58,30 @@ class TogetherAdapter:
         except TypeError as exc:
             raise validation_error(self.http.provider, "File object", exc) from exc
 
-    def upload_input(self, source: InputSource) -> InputRef:
+    def upload_input(self, source: InputSource, *, idempotency_key: str) -> InputRef:
         """Stage the translated file, then upload it (purpose batch-api)."""
         summary = validated(source)
         assert summary.staged_path is not None  # staged by the validating pass
-        file_id = self.upload_file(summary.staged_path, filename=summary.path.name)
+        file_id = self.upload_file(
+            summary.staged_path, filename=summary.path.name, idempotency_key=idempotency_key
+        )
         return InputRef(summary=summary, file_id=file_id)
 
-    def upload_file(self, path: Path, *, filename: str | None = None) -> str:
+    def upload_file(self, path: Path, *, idempotency_key: str, filename: str | None = None) -> str:
         """Upload a JSONL file by the documented ``POST /files/upload`` (multipart: purpose,
         file_name, file), streamed from disk; return its file id.
 
         A redirect answer with ``X-Together-File-Id`` is Together's presigned flow: the bytes
         are PUT to the ``Location`` without any credential, then ``POST
-        /files/{id}/preprocess`` makes the file usable.
+        /files/{id}/preprocess`` makes the file usable. The file's name carries
+        ``idempotency_key`` (``marked_filename``).
         """
-        name = wire.upload_filename(filename or path.name)
+        name = marked_filename(wire.upload_filename(filename or path.name), idempotency_key)
         body = multipart_file_body(
             wire.upload_fields(name), file_field="file", path=path, filename=name
         )
         request = self.http.request("POST", "/files/upload", body=body)
-        response = self.http.send(request, follow_redirects=False)
+        response = send_upload(self, request, idempotency_key, follow_redirects=False)
         if response.status not in REDIRECT_STATUSES:
             return self._file_id(self.http.decode(response))
         target = wire.presigned_target(response.headers)
@@ -111,12 +122,21 @@ class TogetherAdapter:
         """Delete an uploaded file."""
         self.http.send(self.http.request("DELETE", f"/files/{file_id}"))
 
-    def release_input(self, input_ref: InputRef, *, created: bool) -> None:
-        """Forget the attempt's input; delete the upload when no batch was created from it."""
-        for key, file_id in list(self._inputs.items()):
-            if file_id == input_ref.file_id:
-                del self._inputs[key]
-        if not created and input_ref.file_id:
+    def _marked_files(self, idempotency_key: str) -> list[str]:
+        data = self.http.json(self.http.request("GET", "/files"))
+        try:
+            return openai.marked_file_ids(data, idempotency_key)
+        except TypeError as exc:
+            raise validation_error(self.http.provider, "file list", exc) from exc
+
+    def forget_uploads(self, idempotency_key: str) -> None:
+        """Delete every file whose name carries ``idempotency_key``."""
+        for file_id in self._marked_files(idempotency_key):
+            self.delete_file(file_id)
+
+    def release_input(self, input_ref: InputRef, *, used: bool) -> None:
+        """Delete the upload unless a batch was (or may have been) created from it."""
+        if not used and input_ref.file_id:
             self.delete_file(input_ref.file_id)
 
     def create_batch(
@@ -132,7 +152,6 @@ class TogetherAdapter:
         """Create the batch from the uploaded file, in one attempt (no metadata: Together has
         none, and the client refuses it before anything is sent)."""
         assert input_ref.file_id is not None
-        self._inputs[idempotency_key] = input_ref.file_id
         body = wire.create_body(
             input_file_id=input_ref.file_id,
             endpoint=endpoint,
@@ -161,15 +180,17 @@ class TogetherAdapter:
             )
         return batch
 
-    def find_created(self, idempotency_key: str) -> Batch | None:
-        """The batch created from the input file of the create attempt stamped with the key."""
-        file_id = self._inputs.get(idempotency_key)
-        if file_id is None:
-            return None
-        for batch in self._all_batches():
-            if batch.input_file_id == file_id:
-                return batch
-        return None
+    def find_created(
+        self, idempotency_key: str, *, pages: int | None = IDEMPOTENCY_PAGES
+    ) -> CreateLookup:
+        """The batches made from a file whose name carries the key (Together lists every
+        file and batch at once, so ``pages`` does not apply)."""
+        del pages
+        files = set(self._marked_files(idempotency_key))
+        if not files:
+            return CreateLookup()
+        ours = [b for b in self._all_batches() if b.input_file_id in files]
+        return CreateLookup(ours=oldest_first(ours))
 
     def _all_batches(self) -> list[Batch]:
         data = self.http.json(self.http.request("GET", "/batches"))

@@ -164,7 +164,7 @@ async def test_a_retried_upload_is_checked_anew(emu: Emulator, big: Path) -> Non
     batch = await acreate_batch(
         "openai", big, CHAT, api_key=KEY, api_base=emu.api_base(), client_args=client_args()
     )
-    uploads = [r for r in emu.requests() if r["path"] == "/v1/files"]
+    uploads = [r for r in emu.requests() if (r["method"], r["path"]) == ("POST", "/v1/files")]
     assert len(uploads) == 2
     stored = [f for f in emu.files() if f["id"] == batch.input_file_id]
     assert stored[0]["sha256"] == sha256(big)

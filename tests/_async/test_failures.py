@@ -218,7 +218,7 @@ async def test_reset_mid_upload_is_retried_and_bytes_are_identical(
     batch = await acreate_batch(
         "openai", path, CHAT, api_key=KEY, api_base=f"{emu.url}/v1", client_args=client_args()
     )
-    uploads = [r for r in emu.requests() if r["path"] == "/v1/files"]
+    uploads = [r for r in emu.requests() if (r["method"], r["path"]) == ("POST", "/v1/files")]
     assert len(uploads) == 2  # the reset attempt, then the retry
     files = [f for f in emu.files() if f["purpose"] == "batch"]
     assert [f["id"] for f in files] == [batch.input_file_id]
@@ -242,7 +242,8 @@ async def test_reset_mid_download_yields_no_item_twice(emu: Emulator, tmp_path: 
             )
         )
         items = [item.custom_id async for item in llm.aiter_batch_results(batch)]
-    downloads = [r for r in emu.requests() if r["path"].endswith("/content")]
+    output = f"/v1/files/{batch.output_file_id}/content"
+    downloads = [r for r in emu.requests() if r["path"] == output]
     assert len(downloads) == 2  # broken once, restarted once
     assert sorted(items) == sorted(ids)
     assert len(items) == len(set(items))

@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import json
+import re
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -198,7 +199,7 @@ def test_module_functions_run_a_batch_end_to_end(
     assert "parallel_tool_calls" not in uploaded[7]["body"]
     [stored] = [f for f in emu.files() if f["id"] == batch.input_file_id]
     assert stored["purpose"] == "batch-api"
-    assert stored["filename"] == "requests.jsonl"
+    assert re.fullmatch(r"requests\.[0-9a-f]{32}\.jsonl", stored["filename"])  # key-marked
 
     done = poll_batch("together", batch.id, **common(emu))
     assert done.status is BatchStatus.COMPLETED

@@ -4,23 +4,28 @@ stream per batch."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import aclosing
 from typing import Any
 
 import attrs
 
 from any_llm._converter import structure, validation_error
 from any_llm._jsonl import InputSource, validated
-from any_llm._providers import IDEMPOTENCY_PAGES, InputRef
+from any_llm._providers import IDEMPOTENCY_PAGES, CreateLookup, InputRef
 from any_llm._providers import anthropic as wire
 from any_llm._transport import FileBody
 from any_llm.errors import BatchError, ConfigurationError
 from any_llm.types import Batch, BatchPage, BatchResultItem
 
 from ..http import AsyncHTTPClient
+from ..listing import aiter_listed
 
 
 class AsyncAnthropicAdapter:
     """Create, retrieve, cancel, list and read results on Anthropic's protocol."""
+
+    finds_by_key = False
+    """Anthropic's batches carry no key: only a create of this process can be looked for."""
 
     def __init__(self, http: AsyncHTTPClient) -> None:
         self.http = http
@@ -33,7 +38,7 @@ class AsyncAnthropicAdapter:
             raise validation_error(self.http.provider, "MessageBatch object", exc) from exc
         return structure(record, Batch, provider=self.http.provider, what="MessageBatch object")
 
-    async def aupload_input(self, source: InputSource) -> InputRef:
+    async def aupload_input(self, source: InputSource, *, idempotency_key: str) -> InputRef:
         """Check the create body the validating pass staged and note the newest batch, which
         the search for an ambiguous create's batch starts after. Nothing is uploaded."""
         summary = validated(source)
@@ -43,7 +48,7 @@ class AsyncAnthropicAdapter:
             summary=summary, staged_path=staged, newest_batch=page[0] if len(page) else None
         )
 
-    async def arelease_input(self, input_ref: InputRef, *, created: bool) -> None:
+    async def arelease_input(self, input_ref: InputRef, *, used: bool) -> None:
         """Forget this create in the ledger of pending creates (nothing lives at Anthropic)."""
         self._ledger.release(input_ref.staged_path)
 
@@ -84,27 +89,25 @@ class AsyncAnthropicAdapter:
         self._ledger.settle(idempotency_key, batch.id)
         return batch
 
-    async def afind_created(self, idempotency_key: str) -> Batch | None:
-        """The batch an unanswered create made, told by position and size (the batches carry
-        no key; see ``CreateLedger``): newer than the batch noted before the first attempt,
-        with as many requests as the input. Several candidates raise a BatchError."""
+    async def afind_created(
+        self, idempotency_key: str, *, pages: int | None = IDEMPOTENCY_PAGES
+    ) -> CreateLookup:
+        """The batches an unanswered create of this process may have made, told by position
+        and size (see ``CreateLedger``): newer than the batch noted before its first attempt,
+        with as many requests as the input. They are only candidates: never ``ours``."""
         pending = self._ledger.pending(idempotency_key)
         if pending is None:
-            return None
+            return CreateLookup()
         seen: list[Batch] = []
-        after: str | None = None
-        for _ in range(IDEMPOTENCY_PAGES):
-            page = await self.alist_batches(after=after, limit=100)
-            seen += page
-            since = pending.since
-            if since is not None and any(
-                b.id == since.id or b.created_at < since.created_at for b in page
-            ):
-                break
-            if not page.has_more or page.next_cursor is None:
-                break
-            after = page.next_cursor
-        return self._ledger.choose(idempotency_key, seen)
+        since = pending.since
+        async with aclosing(aiter_listed(self, limit=100, max_pages=pages)) as listed:
+            async for batch in listed:
+                if since is not None and (
+                    batch.id == since.id or batch.created_at < since.created_at
+                ):
+                    break
+                seen.append(batch)
+        return CreateLookup(candidates=self._ledger.candidates(idempotency_key, seen))
 
     async def aretrieve_batch(self, batch_id: str) -> Batch:
         """The batch's current state."""

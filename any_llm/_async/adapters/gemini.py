@@ -12,7 +12,13 @@ import attrs
 
 from any_llm._converter import structure, validation_error
 from any_llm._jsonl import InputSource, validated
-from any_llm._providers import IDEMPOTENCY_KEY, IDEMPOTENCY_PAGES, InputRef
+from any_llm._providers import (
+    IDEMPOTENCY_KEY,
+    IDEMPOTENCY_PAGES,
+    CreateLookup,
+    InputRef,
+    oldest_first,
+)
 from any_llm._providers import gemini as wire
 from any_llm._transport import Request
 from any_llm.errors import (
@@ -23,6 +29,7 @@ from any_llm.errors import (
 from any_llm.types import Batch, BatchPage, BatchResultItem, BatchStatus
 
 from ..http import AsyncHTTPClient
+from ..listing import aiter_listed
 
 logger = logging.getLogger("any_llm")
 
@@ -36,6 +43,8 @@ class AsyncGeminiAdapter:
     Small inputs travel inline in the create request; inputs whose create request would pass
     ``wire.INLINE_MAX_BYTES`` are uploaded first (resumable protocol, by chunks read from disk).
     """
+
+    finds_by_key = True
 
     def __init__(self, http: AsyncHTTPClient) -> None:
         self.http = http
@@ -54,8 +63,10 @@ class AsyncGeminiAdapter:
 
     # input
 
-    async def aupload_input(self, source: InputSource) -> InputRef:
-        """Stage the translated requests; upload them when they are too big to go inline."""
+    async def aupload_input(self, source: InputSource, *, idempotency_key: str) -> InputRef:
+        """Stage the translated requests; upload them when they are too big to go inline.
+        (A lost chunk answer is resolved by the resumable protocol itself: no orphan.)"""
+        del idempotency_key
         summary = validated(source)
         staged, inline, size = wire.stage_input(summary.path)
         if inline:
@@ -126,9 +137,9 @@ class AsyncGeminiAdapter:
         except (TypeError, ValueError) as exc:
             raise validation_error(self.http.provider, "uploaded File", exc) from exc
 
-    async def arelease_input(self, input_ref: InputRef, *, created: bool) -> None:
-        """Delete the uploaded file if no batch was created from it."""
-        if not created and input_ref.file_id:
+    async def arelease_input(self, input_ref: InputRef, *, used: bool) -> None:
+        """Delete the uploaded file unless a batch was (or may have been) created from it."""
+        if not used and input_ref.file_id:
             path = self._api + wire.file_path(input_ref.file_id)
             await self.http.asend(self.http.request("DELETE", path))
 
@@ -175,18 +186,16 @@ class AsyncGeminiAdapter:
             raise ConfigurationError(f"{self.http.provider}: {exc}") from None
         return self._batch(await self.http.ajson(request, retry=False))
 
-    async def afind_created(self, idempotency_key: str) -> Batch | None:
-        """Search the newest pages of batches for the key in their display name."""
-        after: str | None = None
-        for _ in range(IDEMPOTENCY_PAGES):
-            page = await self.alist_batches(after=after, limit=None)
-            for batch in page:
-                if batch.metadata and batch.metadata.get(IDEMPOTENCY_KEY) == idempotency_key:
-                    return batch
-            if not page.has_more or page.next_cursor is None:
-                return None
-            after = page.next_cursor
-        return None
+    async def afind_created(
+        self, idempotency_key: str, *, pages: int | None = IDEMPOTENCY_PAGES
+    ) -> CreateLookup:
+        """The batches with the key in their display name, among the newest ``pages`` pages."""
+        ours = [
+            batch
+            async for batch in aiter_listed(self, max_pages=pages)
+            if batch.metadata and batch.metadata.get(IDEMPOTENCY_KEY) == idempotency_key
+        ]
+        return CreateLookup(ours=oldest_first(ours))
 
     async def aretrieve_batch(self, batch_id: str) -> Batch:
         """The batch's current state."""

@@ -8,19 +8,30 @@ from typing import Any
 
 from any_llm._converter import structure, validation_error
 from any_llm._jsonl import InputSource, validated
-from any_llm._providers import IDEMPOTENCY_KEY, IDEMPOTENCY_PAGES, InputRef
+from any_llm._providers import (
+    IDEMPOTENCY_KEY,
+    IDEMPOTENCY_PAGES,
+    CreateLookup,
+    InputRef,
+    marked_filename,
+    oldest_first,
+    openai,
+)
 from any_llm._providers import mistral as wire
 from any_llm._transport import multipart_file_body
 from any_llm.errors import ConfigurationError
 from any_llm.types import Batch, BatchPage, BatchResultItem
 
 from ..http import AsyncHTTPClient
+from ..uploads import asend_upload
 
 JOBS = "/v1/batch/jobs"
 
 
 class AsyncMistralAdapter:
     """Upload, create, retrieve, cancel, list and read results on Mistral's protocol."""
+
+    finds_by_key = True
 
     def __init__(self, http: AsyncHTTPClient) -> None:
         self.http = http
@@ -32,24 +43,31 @@ class AsyncMistralAdapter:
             raise validation_error(self.http.provider, "BatchJob object", exc) from exc
         return structure(record, Batch, provider=self.http.provider, what="BatchJob object")
 
-    async def aupload_input(self, source: InputSource) -> InputRef:
+    async def aupload_input(self, source: InputSource, *, idempotency_key: str) -> InputRef:
         """Upload Mistral's lines, staged by the validating pass (the client deletes them)."""
         summary = validated(source)
         assert summary.staged_path is not None
         file_id = await self.aupload_file(
-            summary.staged_path, filename=wire.upload_filename(summary.path.name)
+            summary.staged_path,
+            filename=wire.upload_filename(summary.path.name),
+            idempotency_key=idempotency_key,
         )
         return InputRef(summary=summary, file_id=file_id)
 
-    async def aupload_file(self, path: Path, *, filename: str | None = None) -> str:
-        """Upload a JSONL file (purpose=batch), streamed from disk; return its file id."""
+    async def aupload_file(
+        self, path: Path, *, idempotency_key: str, filename: str | None = None
+    ) -> str:
+        """Upload a JSONL file (purpose=batch), streamed from disk, its name marked with
+        ``idempotency_key``; return its file id."""
+        name = filename or wire.upload_filename(path.name)
         body = multipart_file_body(
             {"purpose": "batch"},
             file_field="file",
             path=path,
-            filename=filename or wire.upload_filename(path.name),
+            filename=marked_filename(name, idempotency_key),
         )
-        data = await self.http.ajson(self.http.request("POST", "/v1/files", body=body))
+        request = self.http.request("POST", "/v1/files", body=body)
+        data = self.http.decode(await asend_upload(self, request, idempotency_key))
         try:
             return wire.parse_file_id(data)
         except TypeError as exc:
@@ -59,9 +77,21 @@ class AsyncMistralAdapter:
         """Delete an uploaded file."""
         await self.http.asend(self.http.request("DELETE", f"/v1/files/{file_id}"))
 
-    async def arelease_input(self, input_ref: InputRef, *, created: bool) -> None:
-        """Delete the upload when no job was created from it."""
-        if not created and input_ref.file_id:
+    async def aforget_uploads(self, idempotency_key: str) -> None:
+        """Delete every batch file whose name carries ``idempotency_key`` (Mistral searches
+        the names itself; the marker is checked again here)."""
+        params = {"purpose": "batch", "search": idempotency_key, "page_size": "100"}
+        data = await self.http.ajson(self.http.request("GET", "/v1/files", params=params))
+        try:
+            marked = openai.marked_file_ids(data, idempotency_key)
+        except TypeError as exc:
+            raise validation_error(self.http.provider, "file list", exc) from exc
+        for file_id in marked:
+            await self.adelete_file(file_id)
+
+    async def arelease_input(self, input_ref: InputRef, *, used: bool) -> None:
+        """Delete the upload unless a job was (or may have been) created from it."""
+        if not used and input_ref.file_id:
             await self.adelete_file(input_ref.file_id)
 
     async def acreate_batch(
@@ -88,19 +118,26 @@ class AsyncMistralAdapter:
         request = self.http.request("POST", JOBS, json_body=body)
         return self._batch(await self.http.ajson(request, retry=False), completion_window)
 
-    async def afind_created(self, idempotency_key: str) -> Batch | None:
-        """The newest jobs, filtered by the key in their metadata, checked one by one (so that
-        a server ignoring the filter is searched as OpenAI's newest pages are)."""
-        for page in range(IDEMPOTENCY_PAGES):
+    async def afind_created(
+        self, idempotency_key: str, *, pages: int | None = IDEMPOTENCY_PAGES
+    ) -> CreateLookup:
+        """The jobs filtered by the key in their metadata, checked one by one (so that a
+        server ignoring the filter is searched as OpenAI's newest pages are), among ``pages``
+        pages (all when None). A page that brings no job not seen before ends the search."""
+        seen: set[str] = set()
+        ours: list[Batch] = []
+        page = 0
+        while pages is None or page < pages:
             found = await self._list_page(
                 page, wire.DEFAULT_PAGE_SIZE, {IDEMPOTENCY_KEY: idempotency_key}
             )
-            for batch in found:
-                if wire.has_idempotency_key(batch, idempotency_key):
-                    return batch
-            if not found.has_more:
-                return None
-        return None
+            fresh = [batch for batch in found if batch.id not in seen]
+            seen.update(batch.id for batch in fresh)
+            ours += [b for b in fresh if wire.has_idempotency_key(b, idempotency_key)]
+            if not found.has_more or not fresh:
+                break
+            page += 1
+        return CreateLookup(ours=oldest_first(ours))
 
     async def aretrieve_batch(self, batch_id: str) -> Batch:
         """The job's current state."""

@@ -9,18 +9,28 @@ from typing import Any
 
 from any_llm._converter import structure, validation_error
 from any_llm._jsonl import InputSource, InputSummary, StreamCheck
-from any_llm._providers import IDEMPOTENCY_PAGES, InputRef
+from any_llm._providers import (
+    IDEMPOTENCY_PAGES,
+    CreateLookup,
+    InputRef,
+    marked_filename,
+    oldest_first,
+)
 from any_llm._providers import openai as wire
 from any_llm._transport import multipart_file_body
 from any_llm.errors import APIResponseValidationError
 from any_llm.types import Batch, BatchPage, BatchResultItem
 
 from ..http import AsyncHTTPClient
+from ..listing import aiter_listed
+from ..uploads import asend_upload
 
 
 class AsyncOpenAIAdapter:
     """Upload, create, retrieve, cancel, list and read results on OpenAI's protocol, with
     one provider's differences (``protocol``)."""
+
+    finds_by_key = True
 
     def __init__(
         self, http: AsyncHTTPClient, protocol: wire.OpenAIProtocol = wire.OPENAI_PROTOCOL
@@ -35,7 +45,7 @@ class AsyncOpenAIAdapter:
             raise validation_error(self.http.provider, "Batch object", exc) from exc
         return structure(record, Batch, provider=self.http.provider, what="Batch object")
 
-    async def aupload_input(self, source: InputSource) -> InputRef:
+    async def aupload_input(self, source: InputSource, *, idempotency_key: str) -> InputRef:
         """Upload the JSONL file as is (purpose=batch), streamed from disk.
 
         A file whose start only was checked (an InputCheck) is checked while it is read: each
@@ -43,14 +53,15 @@ class AsyncOpenAIAdapter:
         aborts the upload with InputFileError, so the provider never stores the file.
         """
         if isinstance(source, InputSummary):
-            return InputRef(summary=source, file_id=await self.aupload_file(source.path))
+            file_id = await self.aupload_file(source.path, idempotency_key=idempotency_key)
+            return InputRef(summary=source, file_id=file_id)
         attempts: list[StreamCheck] = []
 
         def check() -> StreamCheck:  # one per attempt: a retry reads the file anew
             attempts.append(source.stream_check())
             return attempts[-1]
 
-        file_id = await self.aupload_file(source.path, check=check)
+        file_id = await self.aupload_file(source.path, check=check, idempotency_key=idempotency_key)
         summary = attempts[-1].summary if attempts else None
         if summary is None:  # the server answered before reading the whole body
             await self.adelete_file(file_id)
@@ -63,18 +74,24 @@ class AsyncOpenAIAdapter:
         return InputRef(summary=summary, file_id=file_id)
 
     async def aupload_file(
-        self, path: Path, *, check: Callable[[], StreamCheck] | None = None
+        self,
+        path: Path,
+        *,
+        idempotency_key: str,
+        check: Callable[[], StreamCheck] | None = None,
     ) -> str:
-        """Upload a JSONL file (purpose=batch); return its file id. With ``check``, every
-        attempt checks the file's bytes before sending them (``multipart_file_body``)."""
+        """Upload a JSONL file (purpose=batch), its name marked with ``idempotency_key``;
+        return its file id. With ``check``, every attempt checks the file's bytes before
+        sending them (``multipart_file_body``)."""
         body = multipart_file_body(
             {"purpose": "batch"},
             file_field="file",
             path=path,
-            filename=wire.upload_filename(path.name),
+            filename=marked_filename(wire.upload_filename(path.name), idempotency_key),
             check=check,
         )
-        data = await self.http.ajson(self.http.request("POST", "/files", body=body))
+        request = self.http.request("POST", "/files", body=body)
+        data = self.http.decode(await asend_upload(self, request, idempotency_key))
         try:
             return wire.parse_file_id(data)
         except TypeError as exc:
@@ -84,9 +101,21 @@ class AsyncOpenAIAdapter:
         """Delete an uploaded file."""
         await self.http.asend(self.http.request("DELETE", f"/files/{file_id}"))
 
-    async def arelease_input(self, input_ref: InputRef, *, created: bool) -> None:
-        """Delete the uploaded file when no batch was created from it."""
-        if not created and input_ref.file_id:
+    async def aforget_uploads(self, idempotency_key: str) -> None:
+        """Delete every file whose name carries ``idempotency_key``."""
+        for file_id in await self._marked_files(idempotency_key):
+            await self.adelete_file(file_id)
+
+    async def _marked_files(self, idempotency_key: str) -> list[str]:
+        data = await self.http.ajson(self.http.request("GET", "/files"))
+        try:
+            return wire.marked_file_ids(data, idempotency_key)
+        except TypeError as exc:
+            raise validation_error(self.http.provider, "file list", exc) from exc
+
+    async def arelease_input(self, input_ref: InputRef, *, used: bool) -> None:
+        """Delete the uploaded file unless a batch was (or may have been) created from it."""
+        if not used and input_ref.file_id:
             await self.adelete_file(input_ref.file_id)
 
     async def acreate_batch(
@@ -114,18 +143,16 @@ class AsyncOpenAIAdapter:
         request = self.http.request("POST", "/batches", json_body=body)
         return self._batch(await self.http.ajson(request, retry=False))
 
-    async def afind_created(self, idempotency_key: str) -> Batch | None:
-        """Search the newest pages of batches for the key in their metadata."""
-        after: str | None = None
-        for _ in range(IDEMPOTENCY_PAGES):
-            page = await self.alist_batches(after=after, limit=None)
-            for batch in page:
-                if wire.has_idempotency_key(batch, idempotency_key):
-                    return batch
-            if not page.has_more or page.next_cursor is None:
-                return None
-            after = page.next_cursor
-        return None
+    async def afind_created(
+        self, idempotency_key: str, *, pages: int | None = IDEMPOTENCY_PAGES
+    ) -> CreateLookup:
+        """The batches with the key in their metadata, among the newest ``pages`` pages."""
+        ours = [
+            batch
+            async for batch in aiter_listed(self, max_pages=pages)
+            if wire.has_idempotency_key(batch, idempotency_key)
+        ]
+        return CreateLookup(ours=oldest_first(ours))
 
     async def aretrieve_batch(self, batch_id: str) -> Batch:
         """The batch's current state."""

@@ -14,7 +14,7 @@ from any_llm._converter import structure
 from any_llm._jsonl import TranslationError, validate_input_file
 from any_llm._providers import anthropic as wire
 from any_llm._providers import get_spec
-from any_llm.errors import APIResponseValidationError, BatchError, InputFileError
+from any_llm.errors import APIResponseValidationError, InputFileError
 from any_llm.types import (
     Batch,
     BatchRequestCounts,

@@ -294,7 +294,17 @@ class AnyLLM:
                 key,
                 keep.id,
             )
-            self._adapter.cancel_batch(extra.id)
+            try:
+                self._adapter.cancel_batch(extra.id)
+            except APIError as exc:
+                logger.warning(
+                    "%s: could not cancel batch %s (%s); it runs the same requests as %s: "
+                    "cancel it yourself",
+                    self.provider,
+                    extra.id,
+                    exc,
+                    keep.id,
+                )
 
     def _may_exist(
         self, key: str, input_ref: InputRef, exc: APIError, why: str

@@ -169,3 +169,42 @@ class SlowLink(LoopbackServer):
         app = web.Application()
         app.router.add_post("/v1/files", upload)
         return app
+
+
+def _batch_json(batch_id: str, created_at: int) -> dict[str, Any]:
+    return {
+        "id": batch_id,
+        "object": "batch",
+        "endpoint": CHAT,
+        "input_file_id": "file-x",
+        "completion_window": "24h",
+        "status": "completed",
+        "created_at": created_at,
+        "request_counts": {"total": 1, "completed": 1, "failed": 0},
+    }
+
+
+class EndlessList(LoopbackServer):
+    """``GET /v1/batches`` always answers the same page: ``after`` is ignored. With
+    ``has_more`` unset it sends none (keep paging until an empty page, says the SDK's rule);
+    set, it always says there is more, with the same last id."""
+
+    def __init__(self, has_more: bool | None) -> None:
+        super().__init__()
+        self.has_more = has_more
+        self.calls = 0
+
+    def app(self) -> Any:
+        from aiohttp import web
+
+        async def list_batches(request: web.Request) -> web.Response:
+            self.calls += 1
+            data = [_batch_json(f"batch_{i}", 1000 - i) for i in range(3)]
+            body: dict[str, Any] = {"object": "list", "data": data}
+            if self.has_more is not None:
+                body |= {"has_more": self.has_more, "last_id": "batch_2"}
+            return web.json_response(body)
+
+        app = web.Application()
+        app.router.add_get("/v1/batches", list_batches)
+        return app

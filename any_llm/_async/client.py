@@ -296,7 +296,17 @@ class AsyncAnyLLM:
                 key,
                 keep.id,
             )
-            await self._adapter.acancel_batch(extra.id)
+            try:
+                await self._adapter.acancel_batch(extra.id)
+            except APIError as exc:
+                logger.warning(
+                    "%s: could not cancel batch %s (%s); it runs the same requests as %s: "
+                    "cancel it yourself",
+                    self.provider,
+                    extra.id,
+                    exc,
+                    keep.id,
+                )
 
     def _may_exist(
         self, key: str, input_ref: InputRef, exc: APIError, why: str

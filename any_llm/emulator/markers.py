@@ -3,6 +3,8 @@
 - ``[[fail]]``: the request gets an HTTP error response with status 400.
 - ``[[fail:NNN]]``: the same with status NNN (400..599; any other number means 400).
 - ``[[error]]``: the request fails without an HTTP response (a processing error).
+- ``[[stray]]`` (OpenAI's protocol): the request's result line comes back under another
+  custom_id (``stray-<custom_id>``), as a misbehaving provider might answer.
 
 The markers are looked for in the JSON text of the request body, so they may sit in any string
 field, typically a message.
@@ -14,7 +16,9 @@ import re
 
 import attrs
 
-__all__ = ["Marker", "find_marker"]
+__all__ = ["STRAY_MARKER", "Marker", "find_marker"]
+
+STRAY_MARKER = "[[stray]]"
 
 _MARKER = re.compile(r"\[\[(?:fail(?::([0-9]{3}))?|error)\]\]")
 

@@ -32,7 +32,7 @@ import attrs
 from aiohttp import BodyPartReader, web
 
 from .config import EmulatorConfig
-from .markers import find_marker
+from .markers import STRAY_MARKER, find_marker
 from .mounts import ProviderMount
 from .store import (
     CHUNK_SIZE,
@@ -875,6 +875,8 @@ def _write_results(
             if dialect.line_ids:
                 head["id"] = f"{dialect.line_id_prefix}{seed[:32]}"
             head["custom_id"] = custom_id
+            if STRAY_MARKER.encode() in raw:
+                head["custom_id"] = f"stray-{custom_id}"
             failure = _failure(body)
             if failure is None:
                 answer = answer_for(body, seed, created)

@@ -40,6 +40,8 @@ logger = logging.getLogger("any_llm.emulator")
 
 MAX_BODY_BYTES = 513 * 1024 * 1024
 SHUTDOWN_TIMEOUT = 1.0
+DELAY_READS_FIRST = 16 * 1024 * 1024
+"""A ``delay`` fault reads a body up to this size before its pause (see ``Fault``)."""
 
 
 class LoggedRequest(TypedDict):
@@ -162,6 +164,10 @@ def _fault_middleware(faults: FaultSet) -> Middleware:
         if fault.kind == "status":
             raise _fault_error(fault)
         if fault.kind == "delay":
+            if request.can_read_body and (request.content_length or 0) <= DELAY_READS_FIRST:
+                # Taken before the pause, so that the request still takes effect after the
+                # client gave up waiting (a create committed after the client's timeout).
+                await request.read()
             await asyncio.sleep(fault.delay)
             return await handler(request)
         if fault.kind == "reset_mid_upload":

@@ -164,3 +164,54 @@ def test_ctrl_c_stops_the_sync_wait_with_exit_code_130(slow_emu: Emulator, tmp_p
     assert child.returncode == 130, (out, err)
     assert err.strip().endswith("any-llm: interrupted")
     assert "Traceback" not in err
+
+
+async def test_a_create_cancelled_on_the_wire_keeps_its_input(
+    emu: Emulator, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "r.jsonl"
+    write_requests(path, 3)
+    # The create commits 1 s after it was sent; the caller's wait_for gives up at 0.3 s.
+    emu.add_fault(Fault(method="POST", path="/v1/batches", kind="delay", delay=1.0, times=1))
+    with pytest.raises(asyncio.TimeoutError):
+        await asyncio.wait_for(
+            acreate_batch(
+                "openai", path, CHAT, idempotency_key="cancelled-create", api_key=KEY,
+                api_base=emu.api_base(), client_args=client_args(),
+            ),
+            timeout=0.3,
+        )  # fmt: skip
+    [upload] = [f for f in emu.files() if f["purpose"] == "batch"]
+    assert "idempotency key cancelled-create" in caplog.text
+    assert upload["id"] in caplog.text
+    assert "find_batch('openai', 'cancelled-create')" in caplog.text
+    await asyncio.sleep(1.0)
+    [made] = emu.batches()  # the batch made from the input that was kept
+    assert made["input_file_id"] == upload["id"]
+    assert [f["id"] for f in emu.files() if f["purpose"] == "batch"] == [upload["id"]]
+
+
+def test_a_create_interrupted_by_ctrl_c_keeps_its_input(
+    emu: Emulator, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    import signal
+    import threading
+
+    from any_llm import create_batch
+
+    path = tmp_path / "r.jsonl"
+    write_requests(path, 3)
+    emu.add_fault(Fault(method="POST", path="/v1/batches", kind="delay", delay=1.0, times=1))
+    timer = threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGINT))
+    timer.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            create_batch(
+                "openai", path, CHAT, idempotency_key="interrupted", api_key=KEY,
+                api_base=emu.api_base(), client_args=client_args(),
+            )  # fmt: skip
+    finally:
+        timer.cancel()
+    [upload] = [f for f in emu.files() if f["purpose"] == "batch"]
+    assert "idempotency key interrupted" in caplog.text
+    assert upload["id"] in caplog.text

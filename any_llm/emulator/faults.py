@@ -59,7 +59,7 @@ class Fault:
     - ``reset_mid_download``: send the headers and `after_bytes` of a file download (default:
       half of it), then close the connection.
     - ``delay``: wait `delay` seconds, then handle the request normally. A body of up to
-      16 MiB is read before the pause, so the request takes effect even if the client gave up
+      1 MiB is read before the pause, so the request takes effect even if the client gave up
       meanwhile (a create that commits after the client's read timeout).
     """
 

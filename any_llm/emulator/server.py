@@ -40,7 +40,7 @@ logger = logging.getLogger("any_llm.emulator")
 
 MAX_BODY_BYTES = 513 * 1024 * 1024
 SHUTDOWN_TIMEOUT = 1.0
-DELAY_READS_FIRST = 16 * 1024 * 1024
+DELAY_READS_FIRST = 1024 * 1024
 """A ``delay`` fault reads a body up to this size before its pause (see ``Fault``)."""
 
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Iterator, Callable, Mapping
-from contextlib import closing
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -366,9 +365,8 @@ class AnyLLM:
     def iter_batches(self, *, limit: int | None = None) -> Iterator[Batch]:
         """Every batch, page after page (``limit`` is the page size). A list that repeats
         itself (a server ignoring the cursor) ends with a warning instead of never ending."""
-        with closing(iter_listed(self._adapter, limit=limit)) as listed:
-            for batch in listed:
-                yield batch
+        for batch in iter_listed(self._adapter, limit=limit):
+            yield batch
 
     def poll_batch(
         self,

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import AsyncIterator, Callable, Mapping
-from contextlib import aclosing
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -370,9 +369,8 @@ class AsyncAnyLLM:
     async def aiter_batches(self, *, limit: int | None = None) -> AsyncIterator[Batch]:
         """Every batch, page after page (``limit`` is the page size). A list that repeats
         itself (a server ignoring the cursor) ends with a warning instead of never ending."""
-        async with aclosing(aiter_listed(self._adapter, limit=limit)) as listed:
-            async for batch in listed:
-                yield batch
+        async for batch in aiter_listed(self._adapter, limit=limit):
+            yield batch
 
     async def apoll_batch(
         self,

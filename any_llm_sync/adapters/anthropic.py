@@ -6,7 +6,6 @@ stream per batch."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import closing
 from typing import Any
 
 import attrs
@@ -102,13 +101,10 @@ class AnthropicAdapter:
             return CreateLookup()
         seen: list[Batch] = []
         since = pending.since
-        with closing(iter_listed(self, limit=100, max_pages=pages)) as listed:
-            for batch in listed:
-                if since is not None and (
-                    batch.id == since.id or batch.created_at < since.created_at
-                ):
-                    break
-                seen.append(batch)
+        for batch in iter_listed(self, limit=100, max_pages=pages):
+            if since is not None and (batch.id == since.id or batch.created_at < since.created_at):
+                break
+            seen.append(batch)
         return CreateLookup(candidates=self._ledger.candidates(idempotency_key, seen))
 
     def retrieve_batch(self, batch_id: str) -> Batch:

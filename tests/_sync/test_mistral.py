@@ -502,7 +502,7 @@ def test_reset_mid_download_yields_no_item_twice(emu: Emulator, tmp_path: Path) 
     downloads = [
         r
         for r in emu.requests()
-        if r["path"].endswith("/content") and batch.input_file_id not in r["path"]
+        if r["path"].endswith("/content") and str(batch.input_file_id) not in r["path"]
     ]
     assert len(downloads) == 3  # output broken once and restarted, then the error file
     assert sorted(items) == sorted(ids)

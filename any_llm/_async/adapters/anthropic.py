@@ -4,7 +4,6 @@ stream per batch."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from contextlib import aclosing
 from typing import Any
 
 import attrs
@@ -100,13 +99,10 @@ class AsyncAnthropicAdapter:
             return CreateLookup()
         seen: list[Batch] = []
         since = pending.since
-        async with aclosing(aiter_listed(self, limit=100, max_pages=pages)) as listed:
-            async for batch in listed:
-                if since is not None and (
-                    batch.id == since.id or batch.created_at < since.created_at
-                ):
-                    break
-                seen.append(batch)
+        async for batch in aiter_listed(self, limit=100, max_pages=pages):
+            if since is not None and (batch.id == since.id or batch.created_at < since.created_at):
+                break
+            seen.append(batch)
         return CreateLookup(candidates=self._ledger.candidates(idempotency_key, seen))
 
     async def aretrieve_batch(self, batch_id: str) -> Batch:

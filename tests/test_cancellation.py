@@ -172,7 +172,7 @@ async def test_a_create_cancelled_on_the_wire_keeps_its_input(
     path = tmp_path / "r.jsonl"
     write_requests(path, 3)
     # The create commits 1 s after it was sent; the caller's wait_for gives up at 0.3 s.
-    emu.add_fault(Fault(method="POST", path="/v1/batches", kind="delay", delay=1.0, times=1))
+    emu.add_fault(Fault(method="POST", path="/v1/batches", kind="slow_commit", delay=1.0, times=1))
     with pytest.raises(asyncio.TimeoutError):
         await asyncio.wait_for(
             acreate_batch(
@@ -201,7 +201,7 @@ def test_a_create_interrupted_by_ctrl_c_keeps_its_input(
 
     path = tmp_path / "r.jsonl"
     write_requests(path, 3)
-    emu.add_fault(Fault(method="POST", path="/v1/batches", kind="delay", delay=1.0, times=1))
+    emu.add_fault(Fault(method="POST", path="/v1/batches", kind="slow_commit", delay=1.0, times=1))
     timer = threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGINT))
     timer.start()
     try:

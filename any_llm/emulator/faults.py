@@ -12,10 +12,24 @@ import attrs
 __all__ = ["Fault", "FaultKind", "FaultSet"]
 
 FaultKind = Literal[
-    "status", "reset", "reset_mid_upload", "reset_after", "reset_mid_download", "delay"
+    "status",
+    "reset",
+    "reset_mid_upload",
+    "reset_after",
+    "reset_mid_download",
+    "delay",
+    "slow_commit",
 ]
 _KINDS: frozenset[str] = frozenset(
-    ("status", "reset", "reset_mid_upload", "reset_after", "reset_mid_download", "delay")
+    (
+        "status",
+        "reset",
+        "reset_mid_upload",
+        "reset_after",
+        "reset_mid_download",
+        "delay",
+        "slow_commit",
+    )
 )
 
 
@@ -58,9 +72,10 @@ class Fault:
       reset the connection instead of sending the response.
     - ``reset_mid_download``: send the headers and `after_bytes` of a file download (default:
       half of it), then close the connection.
-    - ``delay``: wait `delay` seconds, then handle the request normally. A body of up to
-      1 MiB is read before the pause, so the request takes effect even if the client gave up
-      meanwhile (a create that commits after the client's read timeout).
+    - ``delay``: wait `delay` seconds, then handle the request normally.
+    - ``slow_commit``: read the whole body, wait `delay` seconds, then handle the request,
+      whether or not the client still waits: a create that commits after the client's read
+      timeout. For requests whose handler reads the body whole (JSON bodies).
     """
 
     method: str = "*"

@@ -40,8 +40,6 @@ logger = logging.getLogger("any_llm.emulator")
 
 MAX_BODY_BYTES = 513 * 1024 * 1024
 SHUTDOWN_TIMEOUT = 1.0
-DELAY_READS_FIRST = 1024 * 1024
-"""A ``delay`` fault reads a body up to this size before its pause (see ``Fault``)."""
 
 
 class LoggedRequest(TypedDict):
@@ -164,10 +162,12 @@ def _fault_middleware(faults: FaultSet) -> Middleware:
         if fault.kind == "status":
             raise _fault_error(fault)
         if fault.kind == "delay":
-            if request.can_read_body and (request.content_length or 0) <= DELAY_READS_FIRST:
-                # Taken before the pause, so that the request still takes effect after the
-                # client gave up waiting (a create committed after the client's timeout).
-                await request.read()
+            await asyncio.sleep(fault.delay)
+            return await handler(request)
+        if fault.kind == "slow_commit":
+            # The body is taken before the pause, so that the request still takes effect after
+            # the client gave up waiting (a create committed after the client's timeout).
+            await request.read()
             await asyncio.sleep(fault.delay)
             return await handler(request)
         if fault.kind == "reset_mid_upload":

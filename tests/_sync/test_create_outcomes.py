@@ -52,7 +52,7 @@ def test_an_unknown_outcome_raises_with_the_key_and_keeps_the_input(
     write_requests(path, 3)
     # The create commits 0.8 s after the client gave up (0.2 s read timeout), once the only
     # attempt's search has found nothing.
-    emu.add_fault(Fault(method="POST", path="/v1/batches", kind="delay", delay=0.8, times=1))
+    emu.add_fault(Fault(method="POST", path="/v1/batches", kind="slow_commit", delay=0.8, times=1))
     args = client_args(max_retries=0, timeout=0.2)
     with pytest.raises(BatchMayExistError) as info:
         create_batch("openai", path, CHAT, api_key=KEY, api_base=emu.api_base(), client_args=args)
@@ -84,7 +84,7 @@ def test_a_create_slower_than_the_read_timeout_makes_one_batch(
     write_requests(path, 3)
     # Attempt 1 times out at 0.3 s; the server commits it at 1 s. The client keeps looking
     # (create_settle) instead of sending attempt 2 at once.
-    emu.add_fault(Fault(method="POST", path="/v1/batches", kind="delay", delay=1.0, times=1))
+    emu.add_fault(Fault(method="POST", path="/v1/batches", kind="slow_commit", delay=1.0, times=1))
     retry = attrs.evolve(NO_WAIT, create_settle=4.0)
     batch = create_batch(
         "openai", path, CHAT, api_key=KEY, api_base=emu.api_base(),
@@ -104,8 +104,8 @@ def test_a_second_batch_with_the_same_key_is_cancelled(
     # No settle time: attempt 1 (read timeout 1 s) commits at 1.3 s, after attempt 2 was sent
     # at about 1 s; attempt 2 answers at about 1.8 s. Two batches carry the key: the one that
     # was not returned is cancelled.
-    emu.add_fault(Fault(method="POST", path="/v1/batches", kind="delay", delay=1.3, times=1))
-    emu.add_fault(Fault(method="POST", path="/v1/batches", kind="delay", delay=0.8, times=1))
+    emu.add_fault(Fault(method="POST", path="/v1/batches", kind="slow_commit", delay=1.3, times=1))
+    emu.add_fault(Fault(method="POST", path="/v1/batches", kind="slow_commit", delay=0.8, times=1))
     batch = create_batch(
         "openai", path, CHAT, api_key=KEY, api_base=emu.api_base(),
         client_args=client_args(timeout=1.0),

@@ -16,6 +16,8 @@ from any_llm._transport._aiohttp import AiohttpTransport
 from any_llm.types import Batch, BatchStatus
 
 from .base import AsyncBaseAdapter
+from .listing import aiter_listed
+from .uploads import asend_upload
 
 
 class AsyncOpenAIAdapter(AsyncBaseAdapter):
@@ -81,6 +83,11 @@ class AsyncOpenAIAdapter(AsyncBaseAdapter):
         ref = await self.afind_created(summary.path.name)
         await self.arelease_input(ref, created=False)
         return ref
+
+    async def aforget_uploads(self, key: str) -> None:
+        await asend_upload(self, self._delete_request(key), key)
+        async for batch in aiter_listed(self):
+            await self.afind_batch(batch.id)
 
     async def aclose(self) -> None:
         await self._transport.aclose()

@@ -16,6 +16,8 @@ from any_llm._transport._urllib3 import Urllib3Transport
 from any_llm.types import Batch, BatchStatus
 
 from .base import BaseAdapter
+from .listing import iter_listed
+from .uploads import send_upload
 
 
 class OpenAIAdapter(BaseAdapter):
@@ -81,6 +83,11 @@ class OpenAIAdapter(BaseAdapter):
         ref = self.find_created(summary.path.name)
         self.release_input(ref, created=False)
         return ref
+
+    def forget_uploads(self, key: str) -> None:
+        send_upload(self, self._delete_request(key), key)
+        for batch in iter_listed(self):
+            self.find_batch(batch.id)
 
     def close(self) -> None:
         self._transport.close()

@@ -269,7 +269,9 @@ class GeminiAdapter:
         ``cancelling`` here (its ``provider_status`` stays the raw state).
         """
         path = f"{self._api}{wire.batch_path(batch_id)}:cancel"
-        self.http.send(self.http.request("POST", path, json_body={}))
+        # No body and no Content-Type: the API defines none (a spec-driven server answers a
+        # JSON body with 415); the official SDK sends none either.
+        self.http.send(self.http.request("POST", path))
         batch = self.retrieve_batch(batch_id)
         if batch.is_terminal:
             return batch

@@ -267,7 +267,9 @@ class AsyncGeminiAdapter:
         ``cancelling`` here (its ``provider_status`` stays the raw state).
         """
         path = f"{self._api}{wire.batch_path(batch_id)}:cancel"
-        await self.http.asend(self.http.request("POST", path, json_body={}))
+        # No body and no Content-Type: the API defines none (a spec-driven server answers a
+        # JSON body with 415); the official SDK sends none either.
+        await self.http.asend(self.http.request("POST", path))
         batch = await self.aretrieve_batch(batch_id)
         if batch.is_terminal:
             return batch

@@ -6,10 +6,9 @@ Routes, under ``/gemini`` and for both API versions ``v1beta`` and ``v1`` (``{v}
   in ``x-goog-upload-url``; ``upload`` / ``upload, finalize`` / ``query`` go to that URL. A
   chunk's ``X-Goog-Upload-Offset`` must be the number of bytes the session holds, else it is a
   400 ``Invalid X-Goog-Upload-Offset`` (so a chunk sent again after its answer was lost is
-  refused, as a real server refused it); a chunk sent after the ``finalize`` is a 400 too.
-  ``query`` answers ``x-goog-upload-status`` (``active`` or ``final``) and
-  ``x-goog-upload-size-received``, and once final the finalize's answer ``{"file": File}``
-  again (what Google's own resumable-upload client reads from it). A chunk broken off by a
+  refused); a chunk sent after the ``finalize`` is a 400 too. ``query`` answers
+  ``x-goog-upload-status`` (``active`` or ``final``) and ``x-goog-upload-size-received``, and
+  once final the finalize's answer ``{"file": File}`` again. A chunk broken off by a
   ``reset_mid_chunk`` fault leaves the bytes received stored, anywhere in the chunk.
 - ``GET /{v}/files``, ``GET/DELETE /{v}/files/{id}``, ``GET /{v}/files/{id}:download`` and
   ``GET /download/{v}/files/{id}:download`` (``alt=media``; any uploaded or generated file).
@@ -38,7 +37,11 @@ file, as ``{"code": <gRPC>, "message", "details": []}`` inline (the spec's two s
 Choices where the spec is unverified: a missing or wrong key is a 401 UNAUTHENTICATED; upload
 chunks are authenticated by their session id (as the official SDK sends them, without the key);
 every line of an input file needs a string ``key``; uploaded files expire after 48 h, generated
-ones do not; cancelling an ended batch is a 400 FAILED_PRECONDITION.
+ones do not; cancelling an ended batch is a 400 FAILED_PRECONDITION. Upload sessions take the
+strict reading: an offset other than the bytes held is refused (a server did so in issue 11's
+adversarial pass; the official SDK never sends one), and a query of a final session carries the
+File (Google's own resumable-upload client, google-api-ruby-client's ``upload.rb``, takes a
+final query's answer as the upload's result).
 """
 
 from __future__ import annotations

@@ -140,7 +140,10 @@ class AsyncGeminiAdapter:
         part, with its answer lost: before the next attempt the session is asked how many
         bytes it holds (``X-Goog-Upload-Command: query``) and the chunk is sent from there.
         A session that says ``final`` holds the whole file: its answer comes back as that of
-        an empty last chunk. Errors that are not retried (a 4xx) end the upload.
+        an empty last chunk, for its File (unverified for Gemini, the defensive reading:
+        Google's own resumable client takes a final query's answer as the upload's result;
+        an answer without a File ends the upload with APIResponseValidationError). Errors
+        that are not retried (a 4xx) end the upload.
         """
         chunk = max(1, wire.UPLOAD_CHUNK_BYTES)
         sent_end = offset  # no byte past this one has been sent

@@ -24,7 +24,7 @@ import logging
 import os
 import re
 import tempfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any, BinaryIO, TypeAlias
@@ -763,6 +763,26 @@ def parse_page(data: Any, parse: Callable[[Any], Batch]) -> BatchPage:
     return BatchPage(
         data=tuple(parse(op) for op in operations), has_more=token is not None, next_cursor=token
     )
+
+
+def upload_progress(headers: Mapping[str, str], *, most: int) -> tuple[str, int | None]:
+    """``(status, bytes held)`` of a resumable upload session, from an answer's lower-cased
+    ``x-goog-upload-status`` and ``x-goog-upload-size-received`` headers.
+
+    The count is None when the header is absent; ValueError when it is not a byte count from 0
+    to ``most`` (the bytes sent so far: a session holding more than it was sent is broken).
+    """
+    status = headers.get("x-goog-upload-status", "").strip().lower()
+    raw = headers.get("x-goog-upload-size-received")
+    if raw is None:
+        return status, None
+    text = raw.strip()
+    if not (text.isascii() and text.isdigit()) or int(text) > most:
+        raise ValueError(
+            f"x-goog-upload-size-received {raw!r} is not a byte count from 0 to {most:,}, "
+            "the bytes sent"
+        )
+    return status, int(text)
 
 
 def parse_file_name(data: Any) -> str:

@@ -94,6 +94,9 @@ class AiohttpTransport:
             "headers": headers,
             "params": dict(request.params) if request.params else None,
             "data": data,
+            # aiohttp labels a POST without a body application/octet-stream; send no label, as
+            # urllib3 does (a server may refuse a media type where the API defines no body)
+            "skip_auto_headers": ("Content-Type",) if request.body is None else None,
             "allow_redirects": False,
             "timeout": aiohttp.ClientTimeout(
                 total=None,

@@ -15,6 +15,7 @@ FaultKind = Literal[
     "status",
     "reset",
     "reset_mid_upload",
+    "reset_mid_chunk",
     "reset_after",
     "reset_mid_download",
     "delay",
@@ -25,6 +26,7 @@ _KINDS: frozenset[str] = frozenset(
         "status",
         "reset",
         "reset_mid_upload",
+        "reset_mid_chunk",
         "reset_after",
         "reset_mid_download",
         "delay",
@@ -68,6 +70,10 @@ class Fault:
     - ``reset``: reset the connection before reading the body; nothing is answered.
     - ``reset_mid_upload``: read `after_bytes` of the body (default: half its Content-Length,
       or 64 KiB when it is chunked), then reset the connection; nothing is stored.
+    - ``reset_mid_chunk``: on a chunk of a resumable upload (Gemini's session URL), the session
+      keeps the first `after_bytes` of the chunk (default: half its Content-Length), as a
+      resumable server may keep what it received, then the connection resets; the chunk is not
+      finalized. On any other request it is ``reset_mid_upload``.
     - ``reset_after``: handle the request completely (a batch is created, a file stored), then
       reset the connection instead of sending the response.
     - ``reset_mid_download``: send the headers and `after_bytes` of a file download (default:

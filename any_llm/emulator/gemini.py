@@ -4,8 +4,12 @@ Routes, under ``/gemini`` and for both API versions ``v1beta`` and ``v1`` (``{v}
 
 - ``POST /upload/{v}/files``: the resumable upload protocol. ``start`` answers the session URL
   in ``x-goog-upload-url``; ``upload`` / ``upload, finalize`` / ``query`` go to that URL. A
-  chunk sent again from an offset already received (a retry) is accepted: the bytes already
-  stored are skipped; a repeated ``finalize`` gets the same answer again.
+  chunk's ``X-Goog-Upload-Offset`` must be the number of bytes the session holds, else it is a
+  400 ``Invalid X-Goog-Upload-Offset`` (so a chunk sent again after its answer was lost is
+  refused); a chunk sent after the ``finalize`` is a 400 too. ``query`` answers
+  ``x-goog-upload-status`` (``active`` or ``final``) and ``x-goog-upload-size-received``, and
+  once final the finalize's answer ``{"file": File}`` again. A chunk broken off by a
+  ``reset_mid_chunk`` fault leaves the bytes received stored, anywhere in the chunk.
 - ``GET /{v}/files``, ``GET/DELETE /{v}/files/{id}``, ``GET /{v}/files/{id}:download`` and
   ``GET /download/{v}/files/{id}:download`` (``alt=media``; any uploaded or generated file).
 - ``POST /{v}/models/{model}:batchGenerateContent``: inline requests (the create body must stay
@@ -33,7 +37,11 @@ file, as ``{"code": <gRPC>, "message", "details": []}`` inline (the spec's two s
 Choices where the spec is unverified: a missing or wrong key is a 401 UNAUTHENTICATED; upload
 chunks are authenticated by their session id (as the official SDK sends them, without the key);
 every line of an input file needs a string ``key``; uploaded files expire after 48 h, generated
-ones do not; cancelling an ended batch is a 400 FAILED_PRECONDITION.
+ones do not; cancelling an ended batch is a 400 FAILED_PRECONDITION. Upload sessions take the
+strict reading: an offset other than the bytes held is refused (a server did so in issue 11's
+adversarial pass; the official SDK never sends one), and a query of a final session carries the
+File (Google's own resumable-upload client, google-api-ruby-client's ``upload.rb``, takes a
+final query's answer as the upload's result).
 """
 
 from __future__ import annotations
@@ -71,7 +79,7 @@ from .store import (
     paginate,
     progress,
 )
-from .web_support import CONFIG, STORE, ApiError, send_file
+from .web_support import CONFIG, STORE, ApiError, current_context, send_file
 
 __all__ = ["INLINE_REQUEST_MAX_BYTES", "MOUNT", "PROVIDER", "add_routes", "operation_json"]
 
@@ -331,6 +339,14 @@ class _Uploads:
 UPLOADS = web.AppKey("any_llm_gemini_uploads", _Uploads)
 
 
+def takes_chunk(request: web.Request) -> bool:
+    """A chunk of a resumable upload: sent to a session URL with the ``upload`` command."""
+    if "upload_id" not in request.query or not _UPLOAD_PATH.search(request.path):
+        return False
+    commands = request.headers.get("X-Goog-Upload-Command", "").split(",")
+    return "upload" in {c.strip().lower() for c in commands}
+
+
 def _upload_headers(status: str, received: int) -> dict[str, str]:
     return {"x-goog-upload-status": status, "x-goog-upload-size-received": str(received)}
 
@@ -348,8 +364,10 @@ async def upload(request: web.Request) -> web.Response:
     }
     async with session.lock:
         if "query" in commands:
-            status = "final" if session.final is not None else "active"
-            return web.Response(headers=_upload_headers(status, session.received))
+            if session.final is not None:
+                headers = _upload_headers("final", session.received)
+                return web.json_response(session.final, headers=headers)
+            return web.Response(headers=_upload_headers("active", session.received))
         if not commands & {"upload", "finalize"}:
             raise ApiError(400, "X-Goog-Upload-Command must be upload, finalize or query.")
         return await _take_chunk(request, session, commands)
@@ -425,26 +443,34 @@ async def _take_chunk(request: web.Request, session: _Session, commands: set[str
         raise ApiError(400, "X-Goog-Upload-Offset must be a byte offset.")
     offset = int(raw_offset)
     version = request.match_info["version"]
-    if session.final is not None:  # the finalize was answered already: answer it again
-        await request.read()
-        return web.json_response(session.final, headers=_upload_headers("final", session.received))
-    if offset > session.received:
+    if session.final is not None:
         raise ApiError(
             400,
-            f"X-Goog-Upload-Offset {offset} is past the {session.received} bytes received.",
+            "The upload is already finalized; query the session for its answer.",
+            headers=_upload_headers("final", session.received),
+        )
+    if offset != session.received:
+        raise ApiError(
+            400,
+            f"Invalid X-Goog-Upload-Offset {offset}: the upload holds {session.received} "
+            "bytes (X-Goog-Upload-Command: query tells where to resume).",
             headers=_upload_headers("active", session.received),
         )
-    skip = session.received - offset  # bytes a retried chunk sends again
-    while chunk := await request.content.read(CHUNK_SIZE):
-        if skip:
-            dropped = min(skip, len(chunk))
-            chunk = chunk[dropped:]
-            skip -= dropped
-        if chunk:
-            session.sink.write(chunk)
-            session.received += len(chunk)
+    context = current_context()
+    keep = context.keep_after if context is not None else None
+    read = 0
+    while keep is None or read < keep:
+        want = CHUNK_SIZE if keep is None else min(CHUNK_SIZE, keep - read)
+        chunk = await request.content.read(want)
+        if not chunk:
+            break
+        read += len(chunk)
+        session.sink.write(chunk)
+        session.received += len(chunk)
         if session.received > MAX_FILE_BYTES:
             raise ApiError(413, f"Files are limited to {MAX_FILE_BYTES} bytes.")
+    if keep is not None:  # broken off mid-chunk: the bytes received stay, nothing is final
+        return web.Response(headers=_upload_headers("active", session.received))
     if "finalize" not in commands:
         return web.Response(headers=_upload_headers("active", session.received))
     if session.declared is not None and session.received != session.declared:
@@ -1178,4 +1204,5 @@ MOUNT = ProviderMount(
     authenticate=authenticate,
     render_error=render_error,
     write_results=write_results,
+    takes_chunk=takes_chunk,
 )

@@ -34,6 +34,10 @@ class ProviderMount:
     render_error: Callable[[ApiError], web.Response]
     """The provider's own error envelope for an `ApiError`."""
     write_results: ResultWriter
+    takes_chunk: Callable[[web.Request], bool] | None = None
+    """Whether a request is a chunk of a resumable upload, whose bytes the provider keeps as
+    they arrive (a ``reset_mid_chunk`` fault then leaves the part received stored). None: the
+    provider has no such route."""
 
 
 def mount_for(mounts: Sequence[ProviderMount], path: str) -> ProviderMount:

@@ -150,7 +150,29 @@ def _fault_error(fault: Fault) -> ApiError:
     return ApiError(fault.status, message, type=kind, code=code, headers=dict(fault.headers))
 
 
-def _fault_middleware(faults: FaultSet) -> Middleware:
+def _upload_limit(request: web.Request, fault: Fault) -> int:
+    """Bytes of the body read before a ``reset_mid_upload`` or ``reset_mid_chunk`` reset."""
+    if fault.after_bytes is not None:
+        return fault.after_bytes
+    length = request.content_length
+    return length // 2 if length else 64 * 1024
+
+
+async def _keep_part_of_chunk(
+    request: web.Request, handler: Handler, context: RequestContext | None, limit: int
+) -> web.StreamResponse:
+    """Let the resumable session store the first ``limit`` bytes of the chunk, then reset."""
+    if context is not None:
+        context.keep_after = limit
+    try:
+        with contextlib.suppress(ApiError, ConnectionError, asyncio.IncompleteReadError):
+            await handler(request)
+    finally:
+        drop_connection(request, reset=True)
+    return web.Response()
+
+
+def _fault_middleware(faults: FaultSet, mounts: Sequence[ProviderMount]) -> Middleware:
     @web.middleware
     async def inject_faults(request: web.Request, handler: Handler) -> web.StreamResponse:
         fault = faults.take(request.method, request.path)
@@ -170,14 +192,18 @@ def _fault_middleware(faults: FaultSet) -> Middleware:
             await request.read()
             await asyncio.sleep(fault.delay)
             return await handler(request)
-        if fault.kind == "reset_mid_upload":
-            length = request.content_length
-            limit = fault.after_bytes
-            if limit is None:
-                limit = length // 2 if length else 64 * 1024
+        kind = fault.kind
+        if kind == "reset_mid_chunk":
+            takes_chunk = mount_for(mounts, request.path).takes_chunk
+            if takes_chunk is not None and takes_chunk(request):
+                return await _keep_part_of_chunk(
+                    request, handler, context, _upload_limit(request, fault)
+                )
+            kind = "reset_mid_upload"  # no resumable session here: nothing is kept
+        if kind == "reset_mid_upload":
             with contextlib.suppress(ConnectionError, asyncio.IncompleteReadError):
-                await _partial_read(request, limit)
-        if fault.kind in ("reset", "reset_mid_upload"):
+                await _partial_read(request, _upload_limit(request, fault))
+        if kind in ("reset", "reset_mid_upload"):
             drop_connection(request, reset=True)
             return web.Response()
         if fault.kind == "reset_mid_download":
@@ -275,7 +301,7 @@ def create_app(
         middlewares=[
             _log_middleware(log),
             _error_middleware(MOUNTS),
-            _fault_middleware(faults),
+            _fault_middleware(faults, MOUNTS),
             _auth_middleware(config, MOUNTS),
         ],
     )

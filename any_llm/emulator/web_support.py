@@ -103,6 +103,9 @@ class RequestContext:
     dropped: bool = False
     cut_download: bool = False
     cut_after: int | None = None
+    keep_after: int | None = None
+    """Bytes of a resumable upload's chunk to keep before the connection resets
+    (``reset_mid_chunk``); None: the whole body is read."""
 
 
 _context: ContextVar[RequestContext | None] = ContextVar("any_llm_emulator_request", default=None)

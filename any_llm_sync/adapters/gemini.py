@@ -11,6 +11,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import attrs
+from tenacity import Retrying
 
 from any_llm._converter import structure, validation_error
 from any_llm._jsonl import InputSource, validated
@@ -22,7 +23,8 @@ from any_llm._providers import (
     oldest_first,
 )
 from any_llm._providers import gemini as wire
-from any_llm._transport import Request
+from any_llm._retry import request_policy
+from any_llm._transport import Request, Response, strip_query
 from any_llm.errors import (
     APIResponseValidationError,
     APIStatusError,
@@ -80,7 +82,41 @@ class GeminiAdapter:
         return InputRef(summary=summary, file_id=file_name)
 
     def _upload(self, path: Path, size: int, display: str) -> str:
-        """Upload a staged JSONL file with the resumable protocol; return its ``files/`` name."""
+        """Upload a staged JSONL file with the resumable protocol; return its ``files/`` name.
+
+        Chunks go one after the other from the file; each has the retry policy's attempts
+        (``_send_chunk``). The last one's answer, or a query's once the session is final,
+        carries the File.
+        """
+        target = self._start_upload(size, display)
+        offset = 0
+        while True:
+            sent, length, answer = self._send_chunk(target, path, size, offset)
+            last = sent + length >= size
+            status, received = self._progress(answer, target, most=sent + length)
+            if status != ("final" if last else "active"):
+                raise self._upload_error(
+                    target, f"the chunk at byte {sent:,} answered x-goog-upload-status {status!r}"
+                )
+            if last:
+                if received is not None and received != size:
+                    raise self._upload_error(
+                        target, f"the session finished with {received:,} of the {size:,} bytes"
+                    )
+                break
+            # The session says how much of the chunk it kept; without the header, all of it.
+            offset = sent + length if received is None else received
+            if offset <= sent:
+                raise self._upload_error(
+                    target, f"the chunk at byte {sent:,} was answered without progress"
+                )
+        try:
+            return wire.parse_file_name(self.http.decode(answer))
+        except (TypeError, ValueError) as exc:
+            raise validation_error(self.http.provider, "uploaded File", exc) from exc
+
+    def _start_upload(self, size: int, display: str) -> str:
+        """Open a resumable upload session; return the URL its chunks go to."""
         start = self.http.request(
             "POST",
             "",
@@ -106,38 +142,69 @@ class GeminiAdapter:
         # or emulator may answer with another), and it is its own credential, so the key is
         # not sent with the chunks.
         base = urlsplit(self._root)
-        target = urlunsplit(urlsplit(session)._replace(scheme=base.scheme, netloc=base.netloc))
-        offset = 0
+        return urlunsplit(urlsplit(session)._replace(scheme=base.scheme, netloc=base.netloc))
+
+    def _send_chunk(
+        self, target: str, path: Path, size: int, offset: int
+    ) -> tuple[int, int, Response]:
+        """Send the chunk at ``offset``: ``(offset it went at, its length, the answer)``.
+
+        A failed attempt (a reset, a timeout, a 5xx) may have stored the chunk, in whole or in
+        part, with its answer lost: before the next attempt the session is asked how many
+        bytes it holds (``X-Goog-Upload-Command: query``) and the chunk is sent from there.
+        A session that says ``final`` holds the whole file: its answer comes back as that of
+        an empty last chunk, for its File (unverified for Gemini, the defensive reading:
+        Google's own resumable client takes a final query's answer as the upload's result;
+        an answer without a File ends the upload with APIResponseValidationError). Errors
+        that are not retried (a 4xx) end the upload.
+        """
         chunk = max(1, wire.UPLOAD_CHUNK_BYTES)
-        while True:
-            length = min(chunk, size - offset)
-            last = offset + length >= size
-            command = "upload, finalize" if last else "upload"
-            request = self.http.external_request(
-                "POST",
-                target,
-                body=wire.segments_body([(path, offset, length)], "application/octet-stream"),
-                headers={"X-Goog-Upload-Command": command, "X-Goog-Upload-Offset": str(offset)},
-            )
-            # A failed chunk is sent again from the file, from the same offset.
-            response = self.http.send(request)
-            status = response.headers.get("x-goog-upload-status", "")
-            if status != ("final" if last else "active"):
-                raise APIResponseValidationError(
-                    f"{self.http.provider}: upload chunk at byte {offset:,} answered "
-                    f"x-goog-upload-status {status!r}",
-                    provider=self.http.provider,
-                    method="POST",
-                    url=urlsplit(target)._replace(query="").geturl(),
+        sent_end = offset  # no byte past this one has been sent
+        failed = False
+        for attempt in Retrying(**request_policy(self.http.retry)):
+            with attempt:
+                if failed:
+                    query = self.http.external_request(
+                        "POST", target, headers={"X-Goog-Upload-Command": "query"}
+                    )
+                    answer = self.http.send(query, retry=False)
+                    status, received = self._progress(answer, target, most=sent_end)
+                    if status == "final":
+                        return size, 0, answer
+                    if status != "active" or received is None:
+                        raise self._upload_error(
+                            target,
+                            f"the session answered a query with x-goog-upload-status {status!r}"
+                            f" and x-goog-upload-size-received {received!r}",
+                        )
+                    offset = received
+                failed = True
+                length = min(chunk, size - offset)
+                sent_end = max(sent_end, offset + length)
+                command = "upload, finalize" if offset + length >= size else "upload"
+                request = self.http.external_request(
+                    "POST",
+                    target,
+                    body=wire.segments_body([(path, offset, length)], "application/octet-stream"),
+                    headers={"X-Goog-Upload-Command": command, "X-Goog-Upload-Offset": str(offset)},
                 )
-            offset += length
-            if last:
-                break
-        data = self.http.decode(response)
+                return offset, length, self.http.send(request, retry=False)
+        raise AssertionError("unreachable")
+
+    def _progress(self, answer: Response, target: str, *, most: int) -> tuple[str, int | None]:
+        """The session's status and byte count in ``answer`` (at most ``most``, the bytes sent)."""
         try:
-            return wire.parse_file_name(data)
-        except (TypeError, ValueError) as exc:
-            raise validation_error(self.http.provider, "uploaded File", exc) from exc
+            return wire.upload_progress(answer.headers, most=most)
+        except ValueError as exc:
+            raise self._upload_error(target, str(exc)) from None
+
+    def _upload_error(self, target: str, problem: str) -> APIResponseValidationError:
+        return APIResponseValidationError(
+            f"{self.http.provider}: resumable upload: {problem}; the upload was stopped",
+            provider=self.http.provider,
+            method="POST",
+            url=strip_query(target),
+        )
 
     def release_input(self, input_ref: InputRef, *, used: bool) -> None:
         """Delete the uploaded file unless a batch was (or may have been) created from it."""
@@ -214,7 +281,9 @@ class GeminiAdapter:
         ``cancelling`` here (its ``provider_status`` stays the raw state).
         """
         path = f"{self._api}{wire.batch_path(batch_id)}:cancel"
-        self.http.send(self.http.request("POST", path, json_body={}))
+        # No body and no Content-Type: the API defines none (a spec-driven server answers a
+        # JSON body with 415); the official SDK sends none either.
+        self.http.send(self.http.request("POST", path))
         batch = self.retrieve_batch(batch_id)
         if batch.is_terminal:
             return batch

@@ -19,6 +19,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
+from any_llm._outfile import UsageError, output_writer
+
 if TYPE_CHECKING:
     from any_llm.errors import AnyLLMError
     from any_llm.types import Batch
@@ -274,25 +276,18 @@ def cmd_list(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-@contextmanager
-def _output(path: str | None) -> Iterator[IO[str]]:
-    if path is None or path == "-":
-        yield sys.stdout
-        return
-    with Path(path).open("w", encoding="utf-8") as out:
-        yield out
-
-
 def cmd_results(args: argparse.Namespace) -> int:
     from any_llm._converter import converter
     from any_llm.types import BatchResultStatus
 
     counts = dict.fromkeys(BatchResultStatus, 0)
-    with _client(args) as llm, _output(args.output) as out:
+    # The output is checked (and its temporary file made) before any request; it is replaced
+    # only once every result is written, so a failure leaves an existing file as it was.
+    with output_writer(args.output, input_path=args.input) as write, _client(args) as llm:
         for item in llm.iter_batch_results(args.batch_id, input_file_path=args.input):
             counts[item.status] += 1
             data = {k: v for k, v in converter.unstructure(item).items() if v is not None}
-            out.write(json.dumps(data) + "\n")
+            write(json.dumps(data) + "\n")
     summary = ", ".join(f"{status.value} {n}" for status, n in counts.items() if n)
     print(f"{sum(counts.values())} results: {summary or 'none'}", file=sys.stderr)
     return EXIT_OK
@@ -381,7 +376,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("any-llm: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
-    except argparse.ArgumentTypeError as exc:
+    except (argparse.ArgumentTypeError, UsageError) as exc:
         print(f"any-llm: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except AnyLLMError as exc:

@@ -8,13 +8,18 @@ Progress bars are drawn only on a terminal (checked under a real pseudo-terminal
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
+import select
 import signal
 import stat
+import struct
 import subprocess
 import sys
+import termios
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -261,3 +266,123 @@ def test_results_still_go_to_stdout_and_pipes(
     assert len(received.splitlines()) == 6
     assert stat.S_ISFIFO(fifo.stat().st_mode)  # written to, not replaced by a file
     assert _leftovers(tmp_path, "r.jsonl", "fifo", "emulator") == []
+
+
+# item 19: progress bars only on a terminal
+
+
+def _on_a_terminal(argv: Sequence[str], timeout: float = 60) -> tuple[int, str, str]:
+    """Run ``any-llm argv`` with stderr on a pseudo-terminal: (exit code, stdout, terminal)."""
+    master, slave = os.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))
+    screen = b""
+    try:
+        with subprocess.Popen(
+            [sys.executable, "-m", "any_llm.cli", *argv],
+            env=_env(),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=slave,
+        ) as child:
+            os.close(slave)
+            slave = -1
+            deadline = time.monotonic() + timeout
+            while True:
+                ready, _, _ = select.select([master], [], [], max(0.0, deadline - time.monotonic()))
+                if not ready:
+                    child.kill()
+                    pytest.fail(f"any-llm {' '.join(argv)} did not end: {screen!r}")
+                try:
+                    data = os.read(master, 1 << 16)
+                except OSError:  # EIO: the child closed its end of the terminal
+                    break
+                if not data:
+                    break
+                screen += data
+            assert child.stdout is not None
+            out = child.stdout.read().decode()
+            code = child.wait(timeout=timeout)
+    finally:
+        os.close(master)
+        if slave >= 0:
+            os.close(slave)
+    return code, out, screen.decode(errors="replace")
+
+
+def test_on_a_terminal_create_draws_its_bars(emu: Emulator, tmp_path: Path) -> None:
+    path = tmp_path / "r.jsonl"
+    write_requests(path, 2000)
+    flags = ["--api-base", emu.api_base("openai")]
+    code, out, screen = _on_a_terminal(["batch", "create", str(path), "--wait", *flags])
+    assert code == 0, screen
+    assert "upload" in screen and "100%" in screen  # the upload bar
+    assert "completed, failed 0" in screen  # the wait bar
+    assert "completed" in out
+
+    code, out, screen = _on_a_terminal(
+        ["batch", "create", str(path), "--wait", "--no-progress", *flags]
+    )
+    assert code == 0, screen
+    assert "upload" not in screen and "%" not in screen
+    assert len(screen.splitlines()) == 1 and "created batch_" in screen
+
+
+def test_on_a_terminal_a_file_refused_before_any_request_prints_no_bar(
+    emu: Emulator, tmp_path: Path
+) -> None:
+    path = tmp_path / "bad.jsonl"
+    write_requests(path, 3)
+    with path.open("a", encoding="utf-8") as stream:
+        stream.write("{not json\n")
+    code, out, screen = _on_a_terminal(
+        ["batch", "create", str(path), "--api-base", emu.api_base("openai")]
+    )
+    assert code == 2
+    assert out == ""
+    assert screen.count("\n") == 1 and "bad.jsonl:4: " in screen and "upload" not in screen
+    assert emu.requests() == []
+
+
+def test_without_a_terminal_a_bad_file_prints_one_line(
+    emu: Emulator, cli_env: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "bad.jsonl"
+    write_requests(path, 3)
+    with path.open("a", encoding="utf-8") as stream:
+        stream.write("{not json\n")
+    assert main(["batch", "create", str(path), *cli_env]) == 2
+    err = _one_line(capsys.readouterr().err)
+    assert err.startswith("any-llm: ") and "bad.jsonl:4: " in err
+    assert main(["batch", "create", str(path), "--wait", *cli_env]) == 2
+    _one_line(capsys.readouterr().err)
+    assert emu.requests() == []
+
+
+def test_without_a_terminal_bars_are_drawn_only_when_asked(
+    cli_env: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "r.jsonl"
+    write_requests(path, 2000)
+    assert main(["batch", "create", str(path), *cli_env]) == 0
+    captured = capsys.readouterr()
+    assert captured.err == ""
+    batch_id = captured.out.split()[0]
+    assert main(["batch", "wait", batch_id, *cli_env]) == 0
+    assert capsys.readouterr().err == ""
+
+    assert main(["batch", "create", str(path), "--wait", "--progress", *cli_env]) == 0
+    err = capsys.readouterr().err
+    assert "upload" in err and "100%" in err and "failed 0" in err
+    assert main(["batch", "wait", batch_id, "--progress", *cli_env]) == 0
+    assert "failed 0" in capsys.readouterr().err
+    assert main(["batch", "wait", batch_id, "--progress", "--quiet", *cli_env]) == 0
+    assert capsys.readouterr().err == ""  # the last flag given wins
+
+
+def test_the_demo_draws_its_bar_only_on_a_terminal(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["demo", "--requests", "20", "--seconds", "0.4"]) == 0
+    out = capsys.readouterr().out
+    assert "every custom_id accounted for" in out
+    assert "req/s" not in out and "\r" not in out and "%|" not in out
+    assert main(["demo", "--requests", "20", "--seconds", "0.4", "--progress"]) == 0
+    assert "%|" in capsys.readouterr().out

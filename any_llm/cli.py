@@ -19,6 +19,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
+from any_llm._outfile import UsageError, output_writer
+
 if TYPE_CHECKING:
     from any_llm.errors import AnyLLMError
     from any_llm.types import Batch
@@ -175,8 +177,15 @@ def _ended_code(batch: Batch) -> int:
     return EXIT_OK if batch.status is BatchStatus.COMPLETED else EXIT_NOT_COMPLETED
 
 
+def _bars(args: argparse.Namespace, stream: IO[str]) -> bool:
+    """Progress bars are drawn on a terminal (not with --json), or when --progress asks."""
+    if args.progress is not None:
+        return bool(args.progress)
+    return not getattr(args, "json", False) and stream.isatty()
+
+
 def _wait(args: argparse.Namespace, llm: AnyLLM, batch_id: str) -> int:
-    bar = _Progress(enabled=not args.json and not args.quiet, stream=sys.stderr)
+    bar = _Progress(enabled=_bars(args, sys.stderr), stream=sys.stderr)
     try:
         batch = llm.poll_batch(batch_id, timeout=args.timeout, on_progress=bar)
     finally:
@@ -199,34 +208,50 @@ def _metadata(pairs: list[str]) -> dict[str, str] | None:
 
 @contextmanager
 def _upload_bar(path: str, *, enabled: bool) -> Iterator[Callable[[int], None] | None]:
-    """A tqdm bar over the bytes sent from disk, or None when disabled."""
-    if not enabled or not Path(path).is_file():
+    """A tqdm bar over the bytes sent from disk, or None when disabled.
+
+    The bar appears with the first bytes sent, so a file refused before any request (the
+    check of its start, a translated file checked whole) prints its error line alone.
+    """
+    if not enabled:
         yield None
         return
     from tqdm import tqdm
 
-    total = Path(path).stat().st_size
-    with tqdm(
-        total=total,
-        desc="upload",
-        unit="B",
-        unit_scale=True,
-        unit_divisor=1024,
-        file=sys.stderr,
-        dynamic_ncols=True,
-    ) as bar:
+    try:
+        total = Path(path).stat().st_size
+    except OSError:  # a missing file: create_batch says so, and no byte is ever sent
+        total = 0
+    bars: list[tqdm[Any]] = []
 
-        def sent(size: int) -> None:
-            # The body is the file plus a few hundred bytes of envelope: stop at 100%.
-            bar.update(max(0, min(size, total - bar.n)))
+    def sent(size: int) -> None:
+        if not bars:
+            bars.append(
+                tqdm(
+                    total=total,
+                    desc="upload",
+                    unit="B",
+                    unit_scale=True,
+                    unit_divisor=1024,
+                    file=sys.stderr,
+                    dynamic_ncols=True,
+                )
+            )
+        bar = bars[0]
+        # The body is the file plus a few hundred bytes of envelope: stop at 100%.
+        bar.update(max(0, min(size, total - bar.n)))
 
+    try:
         yield sent
+    finally:
+        for bar in bars:
+            bar.close()
 
 
 def cmd_create(args: argparse.Namespace) -> int:
     metadata = _metadata(args.metadata)
     with _client(args) as llm:
-        with _upload_bar(args.file, enabled=not args.json and not args.quiet) as on_upload:
+        with _upload_bar(args.file, enabled=_bars(args, sys.stderr)) as on_upload:
             batch = llm.create_batch(
                 args.file,
                 args.endpoint,
@@ -274,28 +299,30 @@ def cmd_list(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-@contextmanager
-def _output(path: str | None) -> Iterator[IO[str]]:
-    if path is None or path == "-":
-        yield sys.stdout
-        return
-    with Path(path).open("w", encoding="utf-8") as out:
-        yield out
-
-
 def cmd_results(args: argparse.Namespace) -> int:
     from any_llm._converter import converter
     from any_llm.types import BatchResultStatus
 
     counts = dict.fromkeys(BatchResultStatus, 0)
-    with _client(args) as llm, _output(args.output) as out:
+    # The output is checked (and its temporary file made) before any request; it is replaced
+    # only once every result is written, so a failure leaves an existing file as it was.
+    with output_writer(args.output, input_path=args.input) as write, _client(args) as llm:
         for item in llm.iter_batch_results(args.batch_id, input_file_path=args.input):
             counts[item.status] += 1
             data = {k: v for k, v in converter.unstructure(item).items() if v is not None}
-            out.write(json.dumps(data) + "\n")
+            write(json.dumps(data) + "\n")
     summary = ", ".join(f"{status.value} {n}" for status, n in counts.items() if n)
     print(f"{sum(counts.values())} results: {summary or 'none'}", file=sys.stderr)
     return EXIT_OK
+
+
+def _add_progress_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="draw progress bars (default: only when they go to a terminal)",
+    )
 
 
 def _add_batch_parser(sub: Any) -> None:
@@ -323,7 +350,14 @@ def _add_batch_parser(sub: Any) -> None:
     create.add_argument("--wait", action="store_true", help="then wait for the batch to end")
     for parser in (create, op("wait", cmd_wait, "wait for a batch to end, with progress")):
         parser.add_argument("--timeout", type=float, help="give up after this many seconds")
-        parser.add_argument("--quiet", action="store_true", help="no progress bar")
+        _add_progress_flags(parser)
+        parser.add_argument(
+            "--quiet",
+            dest="progress",
+            action="store_false",
+            default=None,
+            help="the same as --no-progress",
+        )
     op("get", cmd_get, "show a batch").add_argument("batch_id")
     ops.choices["wait"].add_argument("batch_id")
     op("cancel", cmd_cancel, "cancel a batch").add_argument("batch_id")
@@ -360,7 +394,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     demo = sub.add_parser("demo", help="run a batch end to end against the built-in emulator")
     demo.add_argument("--requests", type=int, default=200, help="requests in the batch")
     demo.add_argument("--seconds", type=float, default=4.0, help="how long the batch runs")
-    demo.add_argument("--no-progress", action="store_true", help="no progress bar")
+    _add_progress_flags(demo)
     # The emulator parses its own options (``any-llm emulator --help``): importing it, and
     # aiohttp.web with it, only when it is the command keeps every other command quick.
     sub.add_parser("emulator", help="serve the local batch emulator", add_help=False)
@@ -371,7 +405,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         if args.command == "demo":
-            return run_demo(args.requests, args.seconds, progress=not args.no_progress)
+            return run_demo(args.requests, args.seconds, progress=_bars(args, sys.stdout))
         if args.command == "emulator":
             from any_llm.emulator.__main__ import main as serve_emulator
 
@@ -381,7 +415,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("any-llm: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
-    except argparse.ArgumentTypeError as exc:
+    except (argparse.ArgumentTypeError, UsageError) as exc:
         print(f"any-llm: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except AnyLLMError as exc:

@@ -117,6 +117,7 @@ def test_create_shows_an_upload_bar(
 ) -> None:
     path = tmp_path / "r.jsonl"
     write_requests(path, 2000)
-    assert main(["batch", "create", str(path), *cli_env]) == 0
+    # Not a terminal (captured): the bar is drawn because --progress asks for it.
+    assert main(["batch", "create", str(path), "--progress", *cli_env]) == 0
     err = capsys.readouterr().err
     assert "upload" in err and "100%" in err

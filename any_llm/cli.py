@@ -1,8 +1,9 @@
 """The ``any-llm`` command: ``batch`` operations, ``demo`` and ``emulator``.
 
-Exit codes: 0 done; 1 the batch ended without completing (failed, expired, cancelled);
-2 bad usage, configuration or input file; 3 the provider's API failed; 4 waiting timed out;
-130 interrupted.
+Exit codes: 0 done; 1 the batch ended without completing (failed, expired, cancelled), or
+``find`` found no batch; 2 bad usage, configuration or input file; 3 the provider's API failed
+(a create whose outcome is unknown included: the message says how to find the batch);
+4 waiting timed out; 130 interrupted.
 """
 
 from __future__ import annotations
@@ -249,22 +250,46 @@ def _upload_bar(path: str, *, enabled: bool) -> Iterator[Callable[[int], None] |
 
 
 def cmd_create(args: argparse.Namespace) -> int:
+    import uuid
+
     metadata = _metadata(args.metadata)
+    # The key is chosen here, so that an interrupted create can say how to find its batch.
+    key = args.idempotency_key or uuid.uuid4().hex
     with _client(args) as llm:
         with _upload_bar(args.file, enabled=_bars(args, sys.stderr)) as on_upload:
-            batch = llm.create_batch(
-                args.file,
-                args.endpoint,
-                completion_window=args.completion_window,
-                metadata=metadata,
-                on_upload_progress=on_upload,
-            )
+            try:
+                batch = llm.create_batch(
+                    args.file,
+                    args.endpoint,
+                    completion_window=args.completion_window,
+                    metadata=metadata,
+                    on_upload_progress=on_upload,
+                    idempotency_key=key,
+                )
+            except KeyboardInterrupt:
+                print(
+                    f"any-llm: interrupted; the batch may have been created with idempotency "
+                    f"key {key}: find it with `any-llm batch find {key} --provider "
+                    f"{args.provider}` before creating it again",
+                    file=sys.stderr,
+                )
+                return EXIT_INTERRUPTED
         if not args.wait:
             _show(args, batch)
             return EXIT_OK
         if not args.json:
             print(f"created {batch.id}", file=sys.stderr)
         return _wait(args, llm, batch.id)
+
+
+def cmd_find(args: argparse.Namespace) -> int:
+    with _client(args) as llm:
+        batch = llm.find_batch(args.idempotency_key)
+    if batch is None:
+        print(f"any-llm: no batch carries idempotency key {args.idempotency_key}", file=sys.stderr)
+        return EXIT_NOT_COMPLETED
+    _show(args, batch)
+    return EXIT_OK
 
 
 def cmd_get(args: argparse.Namespace) -> int:
@@ -348,6 +373,11 @@ def _add_batch_parser(sub: Any) -> None:
     create.add_argument("--completion-window", default="24h")
     create.add_argument("--metadata", action="append", default=[], metavar="KEY=VALUE")
     create.add_argument("--wait", action="store_true", help="then wait for the batch to end")
+    create.add_argument(
+        "--idempotency-key",
+        help="stamp the batch with this key (default: a random one); a batch that already "
+        "carries it is shown instead of creating another",
+    )
     for parser in (create, op("wait", cmd_wait, "wait for a batch to end, with progress")):
         parser.add_argument("--timeout", type=float, help="give up after this many seconds")
         _add_progress_flags(parser)
@@ -359,6 +389,9 @@ def _add_batch_parser(sub: Any) -> None:
             help="the same as --no-progress",
         )
     op("get", cmd_get, "show a batch").add_argument("batch_id")
+    op("find", cmd_find, "show the batch created with an idempotency key").add_argument(
+        "idempotency_key"
+    )
     ops.choices["wait"].add_argument("batch_id")
     op("cancel", cmd_cancel, "cancel a batch").add_argument("batch_id")
     listing = op("list", cmd_list, "list batches, newest first")

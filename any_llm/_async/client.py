@@ -132,19 +132,16 @@ class AsyncAnyLLM:
         counts again). Extra ``kwargs`` are sent in the create request.
 
         Each call stamps its batch (and its upload) with an idempotency key: a random one, or
-        ``idempotency_key`` when given, in which case a batch already carrying that key is
-        returned instead of creating another. When the outcome of the create stays unknown
-        (its answer was lost and no batch could be found), BatchMayExistError carries the key:
-        ``afind_batch(key)`` finds the batch later; the uploaded input is kept.
+        ``idempotency_key`` when given, in which case a batch already carrying that key (among
+        the newest listed) is returned instead of creating another. When the outcome of the
+        create stays unknown (its answer was lost and no batch could be found),
+        BatchMayExistError carries the key: ``afind_batch(key)`` finds the batch later; the
+        uploaded input is kept.
         """
         spec = self.config.spec
         spec.check_completion_window(completion_window)
         check_metadata(self.provider, metadata, spec.metadata_max_pairs)
         key = check_idempotency_key(idempotency_key)
-        if idempotency_key is not None and self._adapter.finds_by_key:
-            earlier = await self._adapter.afind_created(key, pages=None)
-            if earlier.ours:
-                return earlier.ours[0]
         source: InputSource
         if spec.sends_input_as_is:
             source = check_input_start(
@@ -157,6 +154,10 @@ class AsyncAnyLLM:
         # Every body streamed from disk for this call reports its reads (retries included).
         progress = UPLOAD_PROGRESS.set(on_upload_progress)
         try:
+            if idempotency_key is not None and self._adapter.finds_by_key:
+                earlier = await self._adapter.afind_created(key)  # among the newest batches
+                if earlier.ours:
+                    return earlier.ours[0]
             input_ref = await self._adapter.aupload_input(source, idempotency_key=key)
             used = True  # until shown otherwise, a batch may hold the upload: keep it
             try:

@@ -20,6 +20,7 @@ FaultKind = Literal[
     "reset_mid_download",
     "delay",
     "slow_commit",
+    "gateway",
 ]
 _KINDS: frozenset[str] = frozenset(
     (
@@ -31,6 +32,7 @@ _KINDS: frozenset[str] = frozenset(
         "reset_mid_download",
         "delay",
         "slow_commit",
+        "gateway",
     )
 )
 
@@ -82,6 +84,9 @@ class Fault:
     - ``slow_commit``: read the whole body, wait `delay` seconds, then handle the request,
       whether or not the client still waits: a create that commits after the client's read
       timeout. For requests whose handler reads the body whole (JSON bodies).
+    - ``gateway``: answer `status` at once (a gateway's 502 or 504), and handle the request
+      `delay` seconds later all the same: a backend that commits after its gateway gave up.
+      For requests whose handler reads the body whole.
     """
 
     method: str = "*"

@@ -172,6 +172,16 @@ async def _keep_part_of_chunk(
     return web.Response()
 
 
+_LATE: set[asyncio.Future[Any]] = set()
+"""Requests a ``gateway`` fault is still to handle (kept so that they are not collected)."""
+
+
+async def _commit_late(request: web.Request, handler: Handler, delay: float) -> None:
+    await asyncio.sleep(delay)
+    with contextlib.suppress(Exception):
+        await handler(request)
+
+
 def _fault_middleware(faults: FaultSet, mounts: Sequence[ProviderMount]) -> Middleware:
     @web.middleware
     async def inject_faults(request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -192,6 +202,13 @@ def _fault_middleware(faults: FaultSet, mounts: Sequence[ProviderMount]) -> Midd
             await request.read()
             await asyncio.sleep(fault.delay)
             return await handler(request)
+        if fault.kind == "gateway":
+            # A gateway gives up on its backend at once; the backend commits `delay` later.
+            await request.read()
+            late = asyncio.ensure_future(_commit_late(request, handler, fault.delay))
+            _LATE.add(late)
+            late.add_done_callback(_LATE.discard)
+            raise _fault_error(fault)
         kind = fault.kind
         if kind == "reset_mid_chunk":
             takes_chunk = mount_for(mounts, request.path).takes_chunk

@@ -97,6 +97,25 @@ async def test_a_create_slower_than_the_read_timeout_makes_one_batch(
     assert len(creates) == 1  # never sent again
 
 
+@pytest.mark.parametrize("status", [502, 504])
+async def test_a_gateway_error_while_the_backend_commits_makes_one_batch(
+    emu: Emulator, tmp_path: Path, status: int
+) -> None:
+    path = tmp_path / "r.jsonl"
+    write_requests(path, 3)
+    # The gateway answers at once; the backend commits the create 1 s later.
+    emu.add_fault(
+        Fault(method="POST", path="/v1/batches", kind="gateway", status=status, delay=1.0, times=1)
+    )
+    retry = attrs.evolve(NO_WAIT, create_settle=4.0)
+    batch = await acreate_batch(
+        "openai", path, CHAT, api_key=KEY, api_base=emu.api_base(), client_args={"retry": retry}
+    )
+    assert [b["id"] for b in emu.batches()] == [batch.id]
+    creates = [r for r in emu.requests() if (r["method"], r["path"]) == ("POST", "/v1/batches")]
+    assert len(creates) == 1  # never sent again
+
+
 async def test_a_second_batch_with_the_same_key_is_cancelled(
     slow_emu: Emulator, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:

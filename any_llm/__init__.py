@@ -58,6 +58,7 @@ _ERRORS = (
     "BatchError",
     "BatchFailedError",
     "BatchTimeoutError",
+    "ClientClosedError",
     "ConfigurationError",
     "ConflictError",
     "InputFileError",
@@ -156,6 +157,9 @@ if TYPE_CHECKING:
     )
     from any_llm.errors import (
         BatchTimeoutError as BatchTimeoutError,
+    )
+    from any_llm.errors import (
+        ClientClosedError as ClientClosedError,
     )
     from any_llm.errors import (
         ConfigurationError as ConfigurationError,

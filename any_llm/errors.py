@@ -27,6 +27,7 @@ __all__ = [
     "BatchError",
     "BatchFailedError",
     "BatchTimeoutError",
+    "ClientClosedError",
     "ConfigurationError",
     "ConflictError",
     "InputFileError",
@@ -50,6 +51,11 @@ class ConfigurationError(AnyLLMError):
 
 class UnsupportedProviderError(ConfigurationError):
     """The provider name is not one any_llm supports."""
+
+
+class ClientClosedError(ConfigurationError):
+    """The client was closed (``aclose()``/``close()``, or the end of its ``with`` block): every
+    later call raises this, and nothing reopens its connections. Create a new client."""
 
 
 class InputFileError(AnyLLMError):

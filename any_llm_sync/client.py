@@ -12,7 +12,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from tenacity import Retrying, retry_if_result, stop_after_delay, stop_never
+from tenacity import Retrying
 
 from any_llm._config import ClientConfig, check_metadata, resolve_config
 from any_llm._jsonl import (
@@ -24,7 +24,7 @@ from any_llm._jsonl import (
 )
 from any_llm._providers import InputRef
 from any_llm._results import check_results_ready, unreturned_item
-from any_llm._retry import poll_wait, request_policy
+from any_llm._retry import poll_policy, request_policy, single_attempts
 from any_llm._transport import UPLOAD_PROGRESS
 from any_llm._transport._urllib3 import Urllib3Transport
 from any_llm.errors import (
@@ -104,7 +104,8 @@ class AnyLLM:
         self.close()
 
     def close(self) -> None:
-        """Close the HTTP session."""
+        """Close the HTTP session, for good: calls in flight end, and every later call raises
+        ClientClosedError (create a new client instead). Closing twice is harmless."""
         self._transport.close()
 
     def create_batch(
@@ -132,6 +133,7 @@ class AnyLLM:
         spec = self.config.spec
         spec.check_completion_window(completion_window)
         check_metadata(self.provider, metadata, spec.metadata_max_pairs)
+        self._http.check_open("create a batch")
         source: InputSource
         if spec.sends_input_as_is:
             source = check_input_start(
@@ -239,12 +241,24 @@ class AnyLLM:
         """Poll the batch until it ends, with jittered exponential pauses between polls.
 
         ``on_progress`` receives the batch each time its status or counts change. After
-        ``timeout`` seconds a BatchTimeoutError carrying the last state is raised.
+        ``timeout`` seconds a BatchTimeoutError carrying the last state is raised: the pauses
+        are cut to end at the deadline, where one last poll is made, so the call ends within
+        ``timeout`` plus one request. Each poll is one request; one that fails with a
+        connection error, a timeout, 408, 429 or 5xx is logged (WARNING) and followed by the
+        next poll, until the deadline (or forever without ``timeout``); any other error (404,
+        401, ...) is raised at once.
         """
         last: list[Batch] = []
+        failures: list[APIError] = []
 
         def poll_once() -> Batch:
-            batch = self.retrieve_batch(batch_id)
+            try:
+                with single_attempts():
+                    batch = self.retrieve_batch(batch_id)
+            except APIError as exc:
+                failures[:] = [exc]
+                raise
+            failures.clear()
             previous = last[-1] if last else None
             if on_progress is not None and (
                 previous is None
@@ -255,18 +269,16 @@ class AnyLLM:
             last[:] = [batch]
             return batch
 
-        retrying = Retrying(
-            retry=retry_if_result(lambda b: not b.is_terminal),
-            wait=poll_wait(self.config.retry),
-            stop=stop_after_delay(timeout) if timeout is not None else stop_never,
-            retry_error_callback=lambda state: None,
-        )
+        retrying = Retrying(**poll_policy(self.config.retry, timeout=timeout))
         batch: Batch | None = retrying(poll_once)
         if batch is None:
-            raise BatchTimeoutError(
-                f"{self.provider}: batch {batch_id} did not end within {timeout}s "
-                f"(last status {last[-1].status if last else 'unknown'})",
-                batch=last[-1] if last else None,
+            status = last[-1].status.value if last else "unknown: no poll succeeded"
+            message = f"{self.provider}: batch {batch_id} did not end within {timeout}s "
+            message += f"(last status {status})"
+            if failures:
+                message += f"; the last poll failed: {failures[-1]}"
+            raise BatchTimeoutError(message, batch=last[-1] if last else None) from (
+                failures[-1] if failures else None
             )
         return batch
 

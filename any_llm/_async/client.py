@@ -6,20 +6,16 @@ import logging
 import os
 import uuid
 from collections.abc import AsyncIterator, Callable, Mapping
+from functools import partial
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 from tenacity import AsyncRetrying
 
+from any_llm._compat import arun_sync
 from any_llm._config import ClientConfig, check_metadata, resolve_config
-from any_llm._jsonl import (
-    InputSource,
-    InputSummary,
-    check_input_start,
-    iter_custom_ids,
-    validate_input_file,
-)
+from any_llm._jsonl import InputSummary, check_input, discard_input, iter_custom_ids
 from any_llm._providers import InputRef
 from any_llm._results import check_results_ready, unreturned_item
 from any_llm._retry import poll_policy, request_policy, single_attempts
@@ -132,15 +128,18 @@ class AsyncAnyLLM:
         spec.check_completion_window(completion_window)
         check_metadata(self.provider, metadata, spec.metadata_max_pairs)
         self._http.check_open("create a batch")
-        source: InputSource
-        if spec.sends_input_as_is:
-            source = check_input_start(
-                input_file_path, endpoint=endpoint, limits=spec.limits, provider=self.provider
-            )
-        else:
-            source = validate_input_file(
-                input_file_path, endpoint=endpoint, limits=spec.limits, provider=self.provider
-            )
+        # The pass over the file runs off the event loop (inline in the sync twin).
+        source = await arun_sync(
+            partial(
+                check_input,
+                input_file_path,
+                endpoint=endpoint,
+                limits=spec.limits,
+                provider=self.provider,
+                as_is=spec.sends_input_as_is,
+            ),
+            discard=discard_input,
+        )
         # Every body streamed from disk for this call reports its reads (retries included).
         progress = UPLOAD_PROGRESS.set(on_upload_progress)
         try:

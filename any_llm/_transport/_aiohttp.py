@@ -28,13 +28,18 @@ if TYPE_CHECKING:
 async def _file_chunks(body: FileBody, failures: list[Exception]) -> AsyncIterator[bytes]:
     """The body's chunks. aiohttp reports an error raised while reading the body as a
     connection error; our own (a check of the file's content refusing it) is kept in
-    ``failures`` so that the caller raises it as it is, as the urllib3 twin does."""
+    ``failures`` so that the caller raises it as it is, as the urllib3 twin does.
+
+    Reading a chunk may check it (a file sent as is), and aiohttp writes a chunk to a fast
+    socket without yielding to the event loop: so the loop is given a turn after each chunk,
+    which bounds what an upload holds the loop for to one chunk's read and check."""
     try:
         with body.open() as stream:
             while chunk := stream.read(CHUNK_SIZE):
                 if body.on_read is not None:
                     body.on_read(len(chunk))
                 yield chunk
+                await asyncio.sleep(0)
     except AnyLLMError as exc:
         failures.append(exc)
         raise

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import attrs
 
+from any_llm._compat import arun_sync
 from any_llm._converter import structure, validation_error
 from any_llm._jsonl import InputSource, validated
 from any_llm._providers import IDEMPOTENCY_KEY, IDEMPOTENCY_PAGES, InputRef
@@ -57,7 +59,10 @@ class AsyncGeminiAdapter:
     async def aupload_input(self, source: InputSource) -> InputRef:
         """Stage the translated requests; upload them when they are too big to go inline."""
         summary = validated(source)
-        staged, inline, size = wire.stage_input(summary.path)
+        # Two passes over the file, off the event loop (inline in the sync twin).
+        staged, inline, size = await arun_sync(
+            partial(wire.stage_input, summary.path), discard=lambda done: wire.discard(done[0])
+        )
         if inline:
             return InputRef(summary=summary, staged_path=staged)
         try:

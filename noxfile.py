@@ -51,9 +51,11 @@ def bench(session: nox.Session) -> None:
 
     Options after ``--`` go to benchmarks/run.py (``nox -s bench -- --rounds 5 --only
     create,results``); it builds each library's venv under .bench-venvs/ itself. A run without
-    options also runs benchmarks/upload_memory.py.
+    options also runs benchmarks/upload_memory.py, and benchmarks/loop_block.py, which adds its
+    "Event loop" section to BENCHMARKS.md.
     """
     _install_dev(session)
     session.run("python", "benchmarks/run.py", *session.posargs)
     if not session.posargs:
         session.run("python", "benchmarks/upload_memory.py")
+        session.run("python", "benchmarks/loop_block.py", "--out", "BENCHMARKS.md")

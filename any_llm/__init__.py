@@ -61,6 +61,7 @@ _ERRORS = (
     "BatchFailedError",
     "BatchMayExistError",
     "BatchTimeoutError",
+    "ClientClosedError",
     "ConfigurationError",
     "ConflictError",
     "InputFileError",
@@ -165,6 +166,9 @@ if TYPE_CHECKING:
     )
     from any_llm.errors import (
         BatchTimeoutError as BatchTimeoutError,
+    )
+    from any_llm.errors import (
+        ClientClosedError as ClientClosedError,
     )
     from any_llm.errors import (
         ConfigurationError as ConfigurationError,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import tempfile
@@ -13,6 +14,7 @@ from typing import Any, BinaryIO
 import attrs
 
 from any_llm import _json
+from any_llm._compat import check_stopped
 from any_llm.errors import InputFileError
 
 MAX_LINE_BYTES = 64 * 1024 * 1024
@@ -194,6 +196,7 @@ def _validate(
     validator = InputValidator(p, endpoint=endpoint, limits=limits, provider=provider, out=out)
     with _open(p) as stream:
         while chunk := stream.read(READ_SIZE):
+            check_stopped()  # the caller was cancelled (a threaded pass): stop, clean up
             validator.feed(chunk)
     return validator.finish()
 
@@ -335,6 +338,30 @@ def check_input_start(
         if not stream.read(1):
             validator.finish()
     return source
+
+
+def check_input(
+    path: str | os.PathLike[str],
+    *,
+    endpoint: str,
+    limits: InputLimits,
+    provider: str,
+    as_is: bool,
+) -> InputSource:
+    """What a create checks before any request: the start of a file sent as is
+    (``check_input_start``), else the whole file, translated and staged when the provider
+    takes it so (``validate_input_file``). A CPU-bound pass: the async twin runs it in a
+    worker thread (``arun_sync``), with ``discard_input`` for a cancelled call."""
+    if as_is:
+        return check_input_start(path, endpoint=endpoint, limits=limits, provider=provider)
+    return validate_input_file(path, endpoint=endpoint, limits=limits, provider=provider)
+
+
+def discard_input(source: InputSource) -> None:
+    """Delete what ``check_input`` staged (its result came after its caller was cancelled)."""
+    if isinstance(source, InputSummary) and source.staged_path is not None:
+        with contextlib.suppress(OSError):
+            source.staged_path.unlink(missing_ok=True)
 
 
 def _fast_decoder() -> Callable[[bytes | memoryview], Any]:
@@ -558,6 +585,7 @@ def write_translated(
         written += len(head)
         first = True
         for number, raw in _read_lines(source):
+            check_stopped()  # the caller was cancelled (a threaded pass): stop, clean up
             native = _json.dumps(translate(_parse_line(source, number, raw)))
             if not first:
                 out.write(separator)

@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 import attrs
 from tenacity import (
     RetryCallState,
     retry_if_exception,
+    retry_if_result,
     stop_after_attempt,
+    stop_after_delay,
+    stop_never,
     wait_exponential,
     wait_random,
 )
@@ -131,6 +137,77 @@ def request_policy(cfg: RetryConfig) -> dict[str, Any]:
 def poll_wait(cfg: RetryConfig) -> wait_base:
     """Pauses between polls: jittered exponential from ``poll_initial`` up to ``poll_max``."""
     return backoff(cfg.poll_initial, cfg.poll_max)
+
+
+class WaitWithin(wait_base):
+    """``inner``'s pause, cut to end at ``limit`` seconds after the first attempt began (no
+    cut when ``limit`` is None): the attempt after it is made at the deadline at the latest."""
+
+    def __init__(self, inner: wait_base, limit: float | None) -> None:
+        self.inner = inner
+        self.limit = limit
+
+    def __call__(self, retry_state: RetryCallState) -> float:
+        delay: float = self.inner(retry_state)
+        if self.limit is None:
+            return delay
+        left = self.limit - (retry_state.seconds_since_start or 0.0)
+        return max(0.0, min(delay, left))
+
+
+def _log_poll_failure(retry_state: RetryCallState) -> None:
+    """A failed poll while waiting (a polled batch that is still running is not logged)."""
+    outcome = retry_state.outcome
+    exc = outcome.exception() if outcome is not None else None
+    if not isinstance(exc, APIError):  # a batch still running (only our errors are retried)
+        return
+    logger.warning(
+        "%s: %s %s failed while waiting for the batch (poll %d): %s; polling again in %.2fs",
+        exc.provider,
+        exc.method,
+        exc.url,
+        retry_state.attempt_number,
+        exc.__class__.__name__,
+        retry_state.next_action.sleep if retry_state.next_action else 0.0,
+    )
+
+
+def poll_policy(cfg: RetryConfig, *, timeout: float | None) -> dict[str, Any]:
+    """The policy of waiting for a batch (``apoll_batch``): poll until the polled object is
+    terminal (its ``is_terminal``), pausing by ``poll_wait`` (or a ``Retry-After``) between
+    polls. A poll that fails as ``is_retryable`` says (connection errors, 408, 429, 5xx) is
+    logged and followed by another one, with the same pauses, for as long as the wait lasts;
+    any other error ends the wait. Each poll is one request sent once (``single_attempts``).
+
+    With a ``timeout``, every pause is cut to end at the deadline, where one last poll is
+    made; after it the wait stops and the call returns None (the caller raises the timeout).
+    So the wait ends within ``timeout`` plus one request.
+    """
+    return {
+        "retry": retry_if_result(lambda polled: not polled.is_terminal)
+        | retry_if_exception(lambda exc: is_retryable(exc, cfg)),
+        "stop": stop_never if timeout is None else stop_after_delay(timeout),
+        "wait": WaitWithin(
+            WaitRetryAfter(fallback=poll_wait(cfg), cap=cfg.max_retry_after), timeout
+        ),
+        "before_sleep": _log_poll_failure,
+        "retry_error_callback": lambda retry_state: None,
+    }
+
+
+SINGLE_ATTEMPT: ContextVar[bool] = ContextVar("any_llm_single_attempt", default=False)
+"""Set while a wait polls (``single_attempts``): requests are then sent once, not retried."""
+
+
+@contextmanager
+def single_attempts() -> Iterator[None]:
+    """Requests made inside are sent once: the caller's loop (a wait, ``poll_policy``) decides
+    when to try again, so that one poll never outlasts its deadline by a request's retries."""
+    token = SINGLE_ATTEMPT.set(True)
+    try:
+        yield
+    finally:
+        SINGLE_ATTEMPT.reset(token)
 
 
 def retry_delay(cfg: RetryConfig, attempt: int, exc: BaseException) -> float:

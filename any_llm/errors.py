@@ -28,6 +28,7 @@ __all__ = [
     "BatchFailedError",
     "BatchMayExistError",
     "BatchTimeoutError",
+    "ClientClosedError",
     "ConfigurationError",
     "ConflictError",
     "InputFileError",
@@ -51,6 +52,11 @@ class ConfigurationError(AnyLLMError):
 
 class UnsupportedProviderError(ConfigurationError):
     """The provider name is not one any_llm supports."""
+
+
+class ClientClosedError(ConfigurationError):
+    """The client was closed (``aclose()``/``close()``, or the end of its ``with`` block): every
+    later call raises this, and nothing reopens its connections. Create a new client."""
 
 
 class InputFileError(AnyLLMError):

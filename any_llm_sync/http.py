@@ -15,7 +15,7 @@ from tenacity import Retrying
 from any_llm._compat import sleep
 from any_llm._json import dumps, loads
 from any_llm._jsonl import LineBuffer
-from any_llm._retry import RetryConfig, is_retryable, request_policy, retry_delay
+from any_llm._retry import SINGLE_ATTEMPT, RetryConfig, is_retryable, request_policy, retry_delay
 from any_llm._transport import (
     MAX_REDIRECTS,
     REDIRECT_STATUSES,
@@ -25,6 +25,7 @@ from any_llm._transport import (
     Request,
     Response,
     Timeout,
+    closed_error,
     redirect_request,
     strip_query,
     with_upload_progress,
@@ -61,6 +62,11 @@ class HTTPClient:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.provider} {self.base_url}>"
+
+    def check_open(self, what: str) -> None:
+        """Raise ClientClosedError, saying ``what`` cannot be done, if the client was closed."""
+        if self._transport.closed:
+            raise closed_error(self.provider, what)
 
     def request(
         self,
@@ -118,8 +124,9 @@ class HTTPClient:
         """Send (with retries unless ``retry=False``); an error status raises APIStatusError.
 
         With ``follow_redirects=False`` a redirect answer is returned to the caller as is.
+        Inside ``single_attempts()`` (a wait's polls) the request is sent once.
         """
-        if not retry:
+        if not retry or SINGLE_ATTEMPT.get():
             return self._send_following(request, follow_redirects)
         for attempt in Retrying(**request_policy(self.retry)):
             with attempt:

@@ -81,7 +81,9 @@ RENAMES: dict[str, str] = {
     # standard library
     "AsyncExitStack": "ExitStack",
     "aclosing": "closing",
+    # any_llm._compat: what differs between the twins beneath the I/O
     "asleep": "sleep",
+    "arun_sync": "run_sync",
     # async twins of sync methods
     "aclose": "close",
     "aread": "read",

@@ -136,3 +136,36 @@ def test_workload_files_are_deterministic(tmp_path: Path) -> None:
     first = json.loads((tmp_path / "a.jsonl").read_text().splitlines()[0])
     assert first["custom_id"] == "req-000000"
     assert first["url"] == "/v1/chat/completions"
+
+
+def test_loop_block_smoke_run_measures_every_provider_it_is_given(tmp_path: Path) -> None:
+    # benchmarks/loop_block.py on a 1 MB file: a provider sent as is, two translated ones.
+    report = tmp_path / "BENCHMARKS.md"
+    stale = "## Event loop\n\n<!-- loop_block.py: begin -->\nold\n<!-- loop_block.py: end -->\n"
+    report.write_text("# Benchmarks\n\n" + stale + "\n## Notes\n\nkept\n")
+    run = _run(
+        [
+            str(BENCH / "loop_block.py"),
+            "--size-mb",
+            "1",
+            "--providers",
+            "openai,mistral,gemini",
+            "--max-block-ms",
+            "10000",  # a smoke run on a busy machine: the target is the full run's
+            "--json",
+            str(tmp_path / "loop.json"),
+            "--out",
+            str(report),
+        ],
+        timeout=120,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    data = json.loads((tmp_path / "loop.json").read_text())
+    assert [row["provider"] for row in data["rows"]] == ["openai", "mistral", "gemini"]
+    for row in data["rows"]:
+        assert "error" not in row, row
+        assert row["ticks"] > 0 and row["wall_s"] > 0 and row["block_ms"] >= 0, row
+    text = report.read_text()
+    assert text.count("<!-- loop_block.py: begin -->") == 1
+    assert "old" not in text and "kept" in text
+    assert "| mistral |" in text

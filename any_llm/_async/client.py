@@ -5,23 +5,19 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import AsyncIterator, Callable, Mapping
+from functools import partial
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from tenacity import AsyncRetrying, retry_if_result, stop_after_delay, stop_never
+from tenacity import AsyncRetrying, retry_if_result, stop_after_delay
 
+from any_llm._compat import arun_sync
 from any_llm._config import ClientConfig, check_idempotency_key, check_metadata, resolve_config
-from any_llm._jsonl import (
-    InputSource,
-    InputSummary,
-    check_input_start,
-    iter_custom_ids,
-    validate_input_file,
-)
+from any_llm._jsonl import InputSummary, check_input, discard_input, iter_custom_ids
 from any_llm._providers import CreateLookup, InputRef
 from any_llm._results import check_results_ready, stray_item, unreturned_item
-from any_llm._retry import backoff, create_doubt, poll_wait, request_policy
+from any_llm._retry import backoff, create_doubt, poll_policy, request_policy, single_attempts
 from any_llm._transport import UPLOAD_PROGRESS
 from any_llm._transport._aiohttp import AiohttpTransport
 from any_llm.errors import (
@@ -105,7 +101,8 @@ class AsyncAnyLLM:
         await self.aclose()
 
     async def aclose(self) -> None:
-        """Close the HTTP session."""
+        """Close the HTTP session, for good: calls in flight end, and every later call raises
+        ClientClosedError (create a new client instead). Closing twice is harmless."""
         await self._transport.aclose()
 
     async def acreate_batch(
@@ -142,15 +139,19 @@ class AsyncAnyLLM:
         spec.check_completion_window(completion_window)
         check_metadata(self.provider, metadata, spec.metadata_max_pairs)
         key = check_idempotency_key(idempotency_key)
-        source: InputSource
-        if spec.sends_input_as_is:
-            source = check_input_start(
-                input_file_path, endpoint=endpoint, limits=spec.limits, provider=self.provider
-            )
-        else:
-            source = validate_input_file(
-                input_file_path, endpoint=endpoint, limits=spec.limits, provider=self.provider
-            )
+        self._http.check_open("create a batch")
+        # The pass over the file runs off the event loop (inline in the sync twin).
+        source = await arun_sync(
+            partial(
+                check_input,
+                input_file_path,
+                endpoint=endpoint,
+                limits=spec.limits,
+                provider=self.provider,
+                as_is=spec.sends_input_as_is,
+            ),
+            discard=discard_input,
+        )
         # Every body streamed from disk for this call reports its reads (retries included).
         progress = UPLOAD_PROGRESS.set(on_upload_progress)
         try:
@@ -383,12 +384,24 @@ class AsyncAnyLLM:
         """Poll the batch until it ends, with jittered exponential pauses between polls.
 
         ``on_progress`` receives the batch each time its status or counts change. After
-        ``timeout`` seconds a BatchTimeoutError carrying the last state is raised.
+        ``timeout`` seconds a BatchTimeoutError carrying the last state is raised: the pauses
+        are cut to end at the deadline, where one last poll is made, so the call ends within
+        ``timeout`` plus one request. Each poll is one request; one that fails with a
+        connection error, a timeout, 408, 429 or 5xx is logged (WARNING) and followed by the
+        next poll, until the deadline (or forever without ``timeout``); any other error (404,
+        401, ...) is raised at once.
         """
         last: list[Batch] = []
+        failures: list[APIError] = []
 
         async def poll_once() -> Batch:
-            batch = await self.aretrieve_batch(batch_id)
+            try:
+                with single_attempts():
+                    batch = await self.aretrieve_batch(batch_id)
+            except APIError as exc:
+                failures[:] = [exc]
+                raise
+            failures.clear()
             previous = last[-1] if last else None
             if on_progress is not None and (
                 previous is None
@@ -399,18 +412,16 @@ class AsyncAnyLLM:
             last[:] = [batch]
             return batch
 
-        retrying = AsyncRetrying(
-            retry=retry_if_result(lambda b: not b.is_terminal),
-            wait=poll_wait(self.config.retry),
-            stop=stop_after_delay(timeout) if timeout is not None else stop_never,
-            retry_error_callback=lambda state: None,
-        )
+        retrying = AsyncRetrying(**poll_policy(self.config.retry, timeout=timeout))
         batch: Batch | None = await retrying(poll_once)
         if batch is None:
-            raise BatchTimeoutError(
-                f"{self.provider}: batch {batch_id} did not end within {timeout}s "
-                f"(last status {last[-1].status if last else 'unknown'})",
-                batch=last[-1] if last else None,
+            status = last[-1].status.value if last else "unknown: no poll succeeded"
+            message = f"{self.provider}: batch {batch_id} did not end within {timeout}s "
+            message += f"(last status {status})"
+            if failures:
+                message += f"; the last poll failed: {failures[-1]}"
+            raise BatchTimeoutError(message, batch=last[-1] if last else None) from (
+                failures[-1] if failures else None
             )
         return batch
 

@@ -22,6 +22,7 @@ from ._models import (
     Request,
     Response,
     Timeout,
+    closed_error,
     multipart_file_body,
     redirect_request,
     strip_query,
@@ -40,6 +41,7 @@ __all__ = [
     "Response",
     "Timeout",
     "Transport",
+    "closed_error",
     "multipart_file_body",
     "redirect_request",
     "strip_query",
@@ -49,6 +51,11 @@ __all__ = [
 
 class AsyncTransport(Protocol):
     """Sends requests for the async core."""
+
+    @property
+    def closed(self) -> bool:
+        """Whether ``aclose()`` was called (a closed transport never reopens)."""
+        ...
 
     async def asend(self, request: Request) -> Response:
         """Send the request and buffer the whole response (any status)."""
@@ -65,6 +72,11 @@ class AsyncTransport(Protocol):
 
 class Transport(Protocol):
     """Sends requests for the sync twin."""
+
+    @property
+    def closed(self) -> bool:
+        """Whether ``close()`` was called (a closed transport never reopens)."""
+        ...
 
     def send(self, request: Request) -> Response:
         """Send the request and buffer the whole response (any status)."""

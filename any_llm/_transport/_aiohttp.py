@@ -14,6 +14,7 @@ from ._models import (
     Headers,
     Request,
     Response,
+    closed_error,
     connection_error,
     default_ssl_context,
     lower_headers,
@@ -27,13 +28,18 @@ if TYPE_CHECKING:
 async def _file_chunks(body: FileBody, failures: list[Exception]) -> AsyncIterator[bytes]:
     """The body's chunks. aiohttp reports an error raised while reading the body as a
     connection error; our own (a check of the file's content refusing it) is kept in
-    ``failures`` so that the caller raises it as it is, as the urllib3 twin does."""
+    ``failures`` so that the caller raises it as it is, as the urllib3 twin does.
+
+    Reading a chunk may check it (a file sent as is), and aiohttp writes a chunk to a fast
+    socket without yielding to the event loop: so the loop is given a turn after each chunk,
+    which bounds what an upload holds the loop for to one chunk's read and check."""
     try:
         with body.open() as stream:
             while chunk := stream.read(CHUNK_SIZE):
                 if body.on_read is not None:
                     body.on_read(len(chunk))
                 yield chunk
+                await asyncio.sleep(0)
     except AnyLLMError as exc:
         failures.append(exc)
         raise
@@ -61,9 +67,17 @@ class AiohttpTransport:
         self._limit_per_host = max_connections_per_host
         self._ssl = ssl_context
         self._session: aiohttp.ClientSession | None = None
+        self._closed = False
 
-    def _get_session(self) -> aiohttp.ClientSession:
-        if self._session is None or self._session.closed:
+    @property
+    def closed(self) -> bool:
+        """Whether ``aclose()`` was called: every later request raises ClientClosedError."""
+        return self._closed
+
+    def _get_session(self, request: Request) -> aiohttp.ClientSession:
+        if self._closed:
+            raise closed_error(request.provider, f"send {request.method} {request.path}")
+        if self._session is None:
             import aiohttp
 
             connector = aiohttp.TCPConnector(
@@ -109,7 +123,7 @@ class AiohttpTransport:
         """Send the request and buffer the whole response (any status)."""
         import aiohttp
 
-        session = self._get_session()
+        session = self._get_session(request)
         failures: list[Exception] = []
         try:
             async with session.request(
@@ -126,6 +140,10 @@ class AiohttpTransport:
         except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
             if failures:  # the check of the file's content refused it
                 raise failures[0] from None
+            if self._closed:  # closed while this request was in flight
+                raise closed_error(
+                    request.provider, f"send {request.method} {request.path}"
+                ) from exc
             raise connection_error(
                 request, exc, timed_out=isinstance(exc, asyncio.TimeoutError), sent=_sent(exc)
             ) from exc
@@ -134,7 +152,7 @@ class AiohttpTransport:
         """Stream the response body in chunks; an HTTP error status raises before any chunk."""
         import aiohttp
 
-        session = self._get_session()
+        session = self._get_session(request)
         failures: list[Exception] = []
         try:
             async with session.request(
@@ -157,12 +175,18 @@ class AiohttpTransport:
         except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
             if failures:  # the check of the file's content refused it
                 raise failures[0] from None
+            if self._closed:  # closed while this request was in flight
+                raise closed_error(
+                    request.provider, f"send {request.method} {request.path}"
+                ) from exc
             raise connection_error(
                 request, exc, timed_out=isinstance(exc, asyncio.TimeoutError), sent=_sent(exc)
             ) from exc
 
     async def aclose(self) -> None:
-        """Close every connection."""
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        """Close every connection, for good: requests in flight end with ClientClosedError
+        and later ones raise it. Closing twice is harmless."""
+        self._closed = True
+        session, self._session = self._session, None
+        if session is not None:
+            await session.close()

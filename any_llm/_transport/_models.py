@@ -185,6 +185,16 @@ def connection_error(
     )
 
 
+def closed_error(provider: str, what: str) -> Exception:
+    """Our error for a call on a client that was closed: ``what`` could not be done."""
+    from any_llm.errors import ClientClosedError
+
+    return ClientClosedError(
+        f"{provider}: cannot {what}: the client is closed (by aclose()/close() or the end of "
+        "its with block); create a new one for more calls"
+    )
+
+
 def lower_headers(items: Any) -> dict[str, str]:
     """A plain dict of lower-cased header names from any (name, value) iterable."""
     return {str(k).lower(): str(v) for k, v in items}

@@ -15,6 +15,7 @@ from ._models import (
     ProgressReader,
     Request,
     Response,
+    closed_error,
     connection_error,
     default_ssl_context,
     lower_headers,
@@ -39,8 +40,16 @@ class Urllib3Transport:
         self._maxsize = max_connections_per_host
         self._ssl = ssl_context
         self._pool: urllib3.PoolManager | None = None
+        self._closed = False
 
-    def _get_pool(self) -> urllib3.PoolManager:
+    @property
+    def closed(self) -> bool:
+        """Whether ``close()`` was called: every later request raises ClientClosedError."""
+        return self._closed
+
+    def _get_pool(self, request: Request) -> urllib3.PoolManager:
+        if self._closed:
+            raise closed_error(request.provider, f"send {request.method} {request.path}")
         if self._pool is None:
             import urllib3
 
@@ -57,6 +66,9 @@ class Urllib3Transport:
 
     def _translate(self, request: Request, exc: BaseException) -> Exception:
         import urllib3
+
+        if self._closed:  # closed (by another thread) while this request was in flight
+            return closed_error(request.provider, f"send {request.method} {request.path}")
 
         timed_out = isinstance(exc, (urllib3.exceptions.TimeoutError, TimeoutError))
         # urllib3 files a refused connection under ConnectTimeoutError too.
@@ -77,7 +89,7 @@ class Urllib3Transport:
             url += ("&" if "?" in url else "?") + urlencode(dict(request.params))
         headers = Headers(request.headers)
         timeout = urllib3.Timeout(connect=request.timeout.connect, read=request.timeout.read)
-        pool = self._get_pool()
+        pool = self._get_pool(request)
         if isinstance(request.body, FileBody):
             headers["Content-Type"] = request.body.content_type
             headers["Content-Length"] = str(request.body.length)
@@ -155,7 +167,9 @@ class Urllib3Transport:
             resp.release_conn()
 
     def close(self) -> None:
-        """Close every connection."""
-        if self._pool is not None:
-            self._pool.clear()
-            self._pool = None
+        """Close every connection, for good: later requests raise ClientClosedError (a request
+        in flight in another thread ends first). Closing twice is harmless."""
+        self._closed = True
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.clear()

@@ -169,6 +169,14 @@ def render_error(error: ApiError) -> web.Response:
 def add_routes(app: web.Application, prefix: str = PREFIX) -> None:
     """Add the Gemini files and batches routes to `app` under `prefix`."""
     app[UPLOADS] = _Uploads()
+
+    async def drop_open_sessions(app: web.Application) -> None:
+        # An upload never finalized holds an open file: drop it when the server stops.
+        for session in app[UPLOADS].sessions.values():
+            if session.final is None:
+                session.sink.discard()
+
+    app.on_cleanup.append(drop_open_sessions)
     files = f"{prefix}/{VERSION}/files"
     batches = f"{prefix}/{VERSION}/batches"
     file_id = "{file_id:[^/:]+}"

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -13,6 +14,7 @@ from urllib.parse import urlsplit, urlunsplit
 import attrs
 from tenacity import Retrying
 
+from any_llm._compat import run_sync
 from any_llm._converter import structure, validation_error
 from any_llm._jsonl import InputSource, validated
 from any_llm._providers import (
@@ -72,7 +74,10 @@ class GeminiAdapter:
         (A lost chunk answer is resolved by the resumable protocol itself: no orphan.)"""
         del idempotency_key
         summary = validated(source)
-        staged, inline, size = wire.stage_input(summary.path)
+        # Two passes over the file, off the event loop (inline in the sync twin).
+        staged, inline, size = run_sync(
+            partial(wire.stage_input, summary.path), discard=lambda done: wire.discard(done[0])
+        )
         if inline:
             return InputRef(summary=summary, staged_path=staged)
         try:

@@ -6,10 +6,11 @@ Mentions of AsyncTransport, aclose() or await in prose are copied as is.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from functools import partial
 
 from tenacity import AsyncRetrying
 
-from any_llm._compat import asleep
+from any_llm._compat import arun_sync, asleep
 from any_llm._retry import poll_policy, request_policy
 from any_llm._transport import AsyncTransport, Request, Response
 from any_llm._transport._aiohttp import AiohttpTransport
@@ -78,6 +79,10 @@ class AsyncOpenAIAdapter(AsyncBaseAdapter):
 
     async def adelete_file(self, file_id: str) -> None:
         await self.asend(self._delete_request(file_id))
+
+    async def stage_and_upload(self, path: str) -> str:
+        staged = await arun_sync(partial(self._stage, path), discard=self._discard)
+        return await self.aupload_file(staged)
 
     async def aupload_input(self, summary: InputSummary) -> InputRef:
         ref = await self.afind_created(summary.path.name)

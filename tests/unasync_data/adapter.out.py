@@ -6,10 +6,11 @@ Mentions of AsyncTransport, aclose() or await in prose are copied as is.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from functools import partial
 
 from tenacity import Retrying
 
-from any_llm._compat import sleep
+from any_llm._compat import run_sync, sleep
 from any_llm._retry import poll_policy, request_policy
 from any_llm._transport import Transport, Request, Response
 from any_llm._transport._urllib3 import Urllib3Transport
@@ -78,6 +79,10 @@ class OpenAIAdapter(BaseAdapter):
 
     def delete_file(self, file_id: str) -> None:
         self.send(self._delete_request(file_id))
+
+    def stage_and_upload(self, path: str) -> str:
+        staged = run_sync(partial(self._stage, path), discard=self._discard)
+        return self.upload_file(staged)
 
     def upload_input(self, summary: InputSummary) -> InputRef:
         ref = self.find_created(summary.path.name)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -11,6 +12,7 @@ from urllib.parse import urlsplit, urlunsplit
 import attrs
 from tenacity import AsyncRetrying
 
+from any_llm._compat import arun_sync
 from any_llm._converter import structure, validation_error
 from any_llm._jsonl import InputSource, validated
 from any_llm._providers import (
@@ -70,7 +72,10 @@ class AsyncGeminiAdapter:
         (A lost chunk answer is resolved by the resumable protocol itself: no orphan.)"""
         del idempotency_key
         summary = validated(source)
-        staged, inline, size = wire.stage_input(summary.path)
+        # Two passes over the file, off the event loop (inline in the sync twin).
+        staged, inline, size = await arun_sync(
+            partial(wire.stage_input, summary.path), discard=lambda done: wire.discard(done[0])
+        )
         if inline:
             return InputRef(summary=summary, staged_path=staged)
         try:

@@ -63,6 +63,7 @@ ENTRYPOINTS: dict[str, str] = {
     "aforget_uploads": "forget_uploads",
     "asend_upload": "send_upload",
     "aiter_listed": "iter_listed",
+    "afind_stamped": "find_stamped",
     "aiter_input_custom_ids": "iter_input_custom_ids",
     "ajson": "json",
     "aiter_results": "iter_results",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import fnmatch
 import threading
 from collections.abc import Iterable, Mapping
-from typing import Literal
+from typing import Literal, get_args
 
 import attrs
 
@@ -22,19 +22,7 @@ FaultKind = Literal[
     "slow_commit",
     "gateway",
 ]
-_KINDS: frozenset[str] = frozenset(
-    (
-        "status",
-        "reset",
-        "reset_mid_upload",
-        "reset_mid_chunk",
-        "reset_after",
-        "reset_mid_download",
-        "delay",
-        "slow_commit",
-        "gateway",
-    )
-)
+_KINDS: frozenset[str] = frozenset(get_args(FaultKind))
 
 
 def _header_pairs(

@@ -18,11 +18,9 @@ from any_llm._compat import run_sync
 from any_llm._converter import structure, validation_error
 from any_llm._jsonl import InputSource, validated
 from any_llm._providers import (
-    IDEMPOTENCY_KEY,
     IDEMPOTENCY_PAGES,
     CreateLookup,
     InputRef,
-    oldest_first,
 )
 from any_llm._providers import gemini as wire
 from any_llm._retry import request_policy
@@ -35,7 +33,7 @@ from any_llm.errors import (
 from any_llm.types import Batch, BatchPage, BatchResultItem, BatchStatus
 
 from ..http import HTTPClient
-from ..listing import iter_listed
+from ..listing import find_stamped
 
 logger = logging.getLogger("any_llm")
 
@@ -263,13 +261,9 @@ class GeminiAdapter:
     def find_created(
         self, idempotency_key: str, *, pages: int | None = IDEMPOTENCY_PAGES
     ) -> CreateLookup:
-        """The batches with the key in their display name, among the newest ``pages`` pages."""
-        ours = [
-            batch
-            for batch in iter_listed(self, max_pages=pages)
-            if batch.metadata and batch.metadata.get(IDEMPOTENCY_KEY) == idempotency_key
-        ]
-        return CreateLookup(ours=oldest_first(ours))
+        """The batches with the key in their display name (read into their metadata), among
+        the newest ``pages`` pages."""
+        return find_stamped(self, idempotency_key, pages=pages)
 
     def retrieve_batch(self, batch_id: str) -> Batch:
         """The batch's current state."""

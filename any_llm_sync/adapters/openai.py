@@ -16,7 +16,6 @@ from any_llm._providers import (
     CreateLookup,
     InputRef,
     marked_filename,
-    oldest_first,
 )
 from any_llm._providers import openai as wire
 from any_llm._transport import multipart_file_body
@@ -24,7 +23,7 @@ from any_llm.errors import APIResponseValidationError
 from any_llm.types import Batch, BatchPage, BatchResultItem
 
 from ..http import HTTPClient
-from ..listing import iter_listed
+from ..listing import find_stamped
 from ..uploads import send_upload
 
 
@@ -149,12 +148,7 @@ class OpenAIAdapter:
         self, idempotency_key: str, *, pages: int | None = IDEMPOTENCY_PAGES
     ) -> CreateLookup:
         """The batches with the key in their metadata, among the newest ``pages`` pages."""
-        ours = [
-            batch
-            for batch in iter_listed(self, max_pages=pages)
-            if wire.has_idempotency_key(batch, idempotency_key)
-        ]
-        return CreateLookup(ours=oldest_first(ours))
+        return find_stamped(self, idempotency_key, pages=pages)
 
     def retrieve_batch(self, batch_id: str) -> Batch:
         """The batch's current state."""

@@ -17,7 +17,7 @@ from any_llm._transport._aiohttp import AiohttpTransport
 from any_llm.types import Batch, BatchStatus
 
 from .base import AsyncBaseAdapter
-from .listing import aiter_listed
+from .listing import afind_stamped, aiter_listed
 from .uploads import asend_upload
 
 
@@ -93,6 +93,7 @@ class AsyncOpenAIAdapter(AsyncBaseAdapter):
         await asend_upload(self, self._delete_request(key), key)
         async for batch in aiter_listed(self):
             await self.afind_batch(batch.id)
+        await afind_stamped(self, key)
 
     async def aclose(self) -> None:
         await self._transport.aclose()

@@ -17,7 +17,7 @@ from any_llm._transport._urllib3 import Urllib3Transport
 from any_llm.types import Batch, BatchStatus
 
 from .base import BaseAdapter
-from .listing import iter_listed
+from .listing import find_stamped, iter_listed
 from .uploads import send_upload
 
 
@@ -93,6 +93,7 @@ class OpenAIAdapter(BaseAdapter):
         send_upload(self, self._delete_request(key), key)
         for batch in iter_listed(self):
             self.find_batch(batch.id)
+        find_stamped(self, key)
 
     def close(self) -> None:
         self._transport.close()

@@ -16,11 +16,9 @@ from any_llm._compat import arun_sync
 from any_llm._converter import structure, validation_error
 from any_llm._jsonl import InputSource, validated
 from any_llm._providers import (
-    IDEMPOTENCY_KEY,
     IDEMPOTENCY_PAGES,
     CreateLookup,
     InputRef,
-    oldest_first,
 )
 from any_llm._providers import gemini as wire
 from any_llm._retry import request_policy
@@ -33,7 +31,7 @@ from any_llm.errors import (
 from any_llm.types import Batch, BatchPage, BatchResultItem, BatchStatus
 
 from ..http import AsyncHTTPClient
-from ..listing import aiter_listed
+from ..listing import afind_stamped
 
 logger = logging.getLogger("any_llm")
 
@@ -261,13 +259,9 @@ class AsyncGeminiAdapter:
     async def afind_created(
         self, idempotency_key: str, *, pages: int | None = IDEMPOTENCY_PAGES
     ) -> CreateLookup:
-        """The batches with the key in their display name, among the newest ``pages`` pages."""
-        ours = [
-            batch
-            async for batch in aiter_listed(self, max_pages=pages)
-            if batch.metadata and batch.metadata.get(IDEMPOTENCY_KEY) == idempotency_key
-        ]
-        return CreateLookup(ours=oldest_first(ours))
+        """The batches with the key in their display name (read into their metadata), among
+        the newest ``pages`` pages."""
+        return await afind_stamped(self, idempotency_key, pages=pages)
 
     async def aretrieve_batch(self, batch_id: str) -> Batch:
         """The batch's current state."""

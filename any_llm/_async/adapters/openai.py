@@ -14,7 +14,6 @@ from any_llm._providers import (
     CreateLookup,
     InputRef,
     marked_filename,
-    oldest_first,
 )
 from any_llm._providers import openai as wire
 from any_llm._transport import multipart_file_body
@@ -22,7 +21,7 @@ from any_llm.errors import APIResponseValidationError
 from any_llm.types import Batch, BatchPage, BatchResultItem
 
 from ..http import AsyncHTTPClient
-from ..listing import aiter_listed
+from ..listing import afind_stamped
 from ..uploads import asend_upload
 
 
@@ -147,12 +146,7 @@ class AsyncOpenAIAdapter:
         self, idempotency_key: str, *, pages: int | None = IDEMPOTENCY_PAGES
     ) -> CreateLookup:
         """The batches with the key in their metadata, among the newest ``pages`` pages."""
-        ours = [
-            batch
-            async for batch in aiter_listed(self, max_pages=pages)
-            if wire.has_idempotency_key(batch, idempotency_key)
-        ]
-        return CreateLookup(ours=oldest_first(ours))
+        return await afind_stamped(self, idempotency_key, pages=pages)
 
     async def aretrieve_batch(self, batch_id: str) -> Batch:
         """The batch's current state."""

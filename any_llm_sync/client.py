@@ -14,7 +14,8 @@ from typing import Any
 
 from tenacity import Retrying, retry_if_result, stop_after_delay, stop_never
 
-from any_llm._config import ClientConfig, check_metadata, resolve_config
+from any_llm._args import check_create, check_listing, check_results
+from any_llm._config import ClientConfig, resolve_config
 from any_llm._jsonl import (
     InputSource,
     InputSummary,
@@ -130,8 +131,15 @@ class AnyLLM:
         counts again). Extra ``kwargs`` are sent in the create request.
         """
         spec = self.config.spec
-        spec.check_completion_window(completion_window)
-        check_metadata(self.provider, metadata, spec.metadata_max_pairs)
+        check_create(
+            spec,
+            input_file_path=input_file_path,
+            endpoint=endpoint,
+            completion_window=completion_window,
+            metadata=metadata,
+            on_upload_progress=on_upload_progress,
+            extra=kwargs,
+        )
         source: InputSource
         if spec.sends_input_as_is:
             source = check_input_start(
@@ -216,10 +224,12 @@ class AnyLLM:
 
     def list_batches(self, *, after: str | None = None, limit: int | None = None) -> BatchPage:
         """One page of batches (newest first); ``page.next_cursor`` is the next ``after``."""
+        check_listing(self.provider, after=after, limit=limit)
         return self._adapter.list_batches(after=after, limit=limit)
 
     def iter_batches(self, *, limit: int | None = None) -> Iterator[Batch]:
         """Every batch, page after page (``limit`` is the page size)."""
+        check_listing(self.provider, limit=limit)
         after: str | None = None
         while True:
             page = self.list_batches(after=after, limit=limit)
@@ -283,6 +293,7 @@ class AnyLLM:
         when given, else from the input file stored at the provider, which is read only when
         the returned lines do not cover every request.
         """
+        check_results(self.provider, batch, input_file_path)
         if isinstance(batch, str):
             batch = self.retrieve_batch(batch)
         check_results_ready(batch)
@@ -326,6 +337,7 @@ class AnyLLM:
         input_file_path: str | os.PathLike[str] | None = None,
     ) -> BatchResult:
         """Collect every result item of an ended batch (see ``aiter_batch_results``)."""
+        check_results(self.provider, batch, input_file_path)
         if isinstance(batch, str):
             batch = self.retrieve_batch(batch)
         items = [item for item in self.iter_batch_results(batch, input_file_path=input_file_path)]

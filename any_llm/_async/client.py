@@ -12,7 +12,8 @@ from typing import Any
 
 from tenacity import AsyncRetrying, retry_if_result, stop_after_delay, stop_never
 
-from any_llm._config import ClientConfig, check_metadata, resolve_config
+from any_llm._args import check_create, check_listing, check_results
+from any_llm._config import ClientConfig, resolve_config
 from any_llm._jsonl import (
     InputSource,
     InputSummary,
@@ -128,8 +129,15 @@ class AsyncAnyLLM:
         counts again). Extra ``kwargs`` are sent in the create request.
         """
         spec = self.config.spec
-        spec.check_completion_window(completion_window)
-        check_metadata(self.provider, metadata, spec.metadata_max_pairs)
+        check_create(
+            spec,
+            input_file_path=input_file_path,
+            endpoint=endpoint,
+            completion_window=completion_window,
+            metadata=metadata,
+            on_upload_progress=on_upload_progress,
+            extra=kwargs,
+        )
         source: InputSource
         if spec.sends_input_as_is:
             source = check_input_start(
@@ -216,10 +224,12 @@ class AsyncAnyLLM:
         self, *, after: str | None = None, limit: int | None = None
     ) -> BatchPage:
         """One page of batches (newest first); ``page.next_cursor`` is the next ``after``."""
+        check_listing(self.provider, after=after, limit=limit)
         return await self._adapter.alist_batches(after=after, limit=limit)
 
     async def aiter_batches(self, *, limit: int | None = None) -> AsyncIterator[Batch]:
         """Every batch, page after page (``limit`` is the page size)."""
+        check_listing(self.provider, limit=limit)
         after: str | None = None
         while True:
             page = await self.alist_batches(after=after, limit=limit)
@@ -283,6 +293,7 @@ class AsyncAnyLLM:
         when given, else from the input file stored at the provider, which is read only when
         the returned lines do not cover every request.
         """
+        check_results(self.provider, batch, input_file_path)
         if isinstance(batch, str):
             batch = await self.aretrieve_batch(batch)
         check_results_ready(batch)
@@ -326,6 +337,7 @@ class AsyncAnyLLM:
         input_file_path: str | os.PathLike[str] | None = None,
     ) -> BatchResult:
         """Collect every result item of an ended batch (see ``aiter_batch_results``)."""
+        check_results(self.provider, batch, input_file_path)
         if isinstance(batch, str):
             batch = await self.aretrieve_batch(batch)
         items = [

@@ -131,7 +131,7 @@ class GeminiAdapter:
     def release_input(self, input_ref: InputRef, *, created: bool) -> None:
         """Delete the uploaded file if no batch was created from it."""
         if not created and input_ref.file_id:
-            path = self._api + wire.file_path(input_ref.file_id)
+            path = self._api + wire.file_path(input_ref.file_id, "uploaded file name")
             self.http.send(self.http.request("DELETE", path))
 
     # batches
@@ -227,8 +227,8 @@ class GeminiAdapter:
 
     # results
 
-    def _download(self, file_name: str) -> Request:
-        path = f"{self._api}{wire.file_path(file_name)}:download"
+    def _download(self, file_name: str, field: str) -> Request:
+        path = f"{self._api}{wire.file_path(file_name, field)}:download"
         return self.http.request("GET", path, params={"alt": "media"})
 
     def iter_results(self, batch: Batch) -> Iterator[BatchResultItem]:
@@ -246,7 +246,7 @@ class GeminiAdapter:
                 yield inline
             return
         number = 0
-        for line in self.http.iter_lines(self._download(output)):
+        for line in self.http.iter_lines(self._download(output, "responsesFile")):
             number += 1
             item = wire.parse_result_line(line, batch=batch, where=f"{output} line {number}")
             if item is not None:
@@ -264,7 +264,7 @@ class GeminiAdapter:
                 yield key
         elif source:
             try:
-                for line in self.http.iter_lines(self._download(source)):
+                for line in self.http.iter_lines(self._download(source, "fileName")):
                     line_key = wire.input_custom_id(line)
                     if line_key is not None:
                         found = True

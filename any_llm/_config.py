@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import os
-import re
-import uuid
 from collections.abc import Mapping
 from typing import Any
 
 import attrs
 
-from any_llm._providers import IDEMPOTENCY_KEY, ProviderSpec, get_spec
+from any_llm._args import check_api_base, check_api_key, check_headers
+from any_llm._providers import ProviderSpec, get_spec
 from any_llm._retry import RetryConfig
 from any_llm._transport import Timeout
 from any_llm.errors import ConfigurationError
@@ -67,6 +66,10 @@ def resolve_config(
         raise ConfigurationError(
             f"{name}: no API key; pass api_key= or set the {spec.api_key_env} environment variable"
         )
+    key_source = (
+        "api_key" if api_key is not None else f"the {spec.api_key_env} environment variable"
+    )
+    key = check_api_key(name, key, key_source, spec.auth_headers)
     args = dict(client_args or {})
     unknown = sorted(set(args) - set(CLIENT_ARGS))
     if unknown:
@@ -82,20 +85,19 @@ def resolve_config(
         connect=_seconds(name, args, "connect_timeout", default.connect),
         read=_seconds(name, args, "timeout", default.read),
     )
-    headers = args.get("default_headers") or {}
-    if not isinstance(headers, Mapping) or not all(
-        isinstance(k, str) and isinstance(v, str) for k, v in headers.items()
-    ):
-        raise ConfigurationError(
-            f"{name}: client_args['default_headers'] must map header names to string values"
-        )
+    headers = check_headers(name, args.get("default_headers") or {})
     env_base = os.environ.get(spec.api_base_env) if spec.api_base_env else None
-    base = (api_base or env_base or spec.default_api_base).rstrip("/")
+    if api_base:
+        base, base_source = api_base, "api_base"
+    elif env_base:
+        base, base_source = env_base, f"the {spec.api_base_env} environment variable"
+    else:
+        base, base_source = spec.default_api_base, "api_base"
     if not base:
         where = f" or set the {spec.api_base_env} environment variable" if spec.api_base_env else ""
         raise ConfigurationError(f"{name}: no api_base; pass api_base={where}")
-    if not base.startswith(("http://", "https://")):
-        raise ConfigurationError(f"{name}: api_base must be an http(s) URL, got {base!r}")
+    # No user name or password in the URL: it would be sent, and shown wherever it is printed.
+    base = check_api_base(name, base, base_source).rstrip("/")
     api_version = args.get("api_version")
     if api_version is not None and (not isinstance(api_version, str) or not api_version.strip()):
         raise ConfigurationError(f"{name}: client_args['api_version'] must be a non-empty string")
@@ -111,7 +113,7 @@ def resolve_config(
         api_base=base,
         retry=retry,
         timeout=timeout,
-        default_headers=dict(headers),
+        default_headers=headers,
         ssl_context=args.get("ssl_context"),
         max_connections=_number(name, args, "max_connections", 100, 1),
         max_connections_per_host=_number(name, args, "max_connections_per_host", 20, 1),
@@ -141,40 +143,3 @@ def _seconds(
             f"got {value!r}"
         )
     return float(value)
-
-
-def check_metadata(provider: str, metadata: dict[str, str] | None, max_pairs: int) -> None:
-    """Refuse metadata the provider would refuse, before anything is sent."""
-    if metadata is None:
-        return
-    if max_pairs == 0:
-        raise ConfigurationError(
-            f"{provider}: batches carry no metadata on this provider; leave metadata= unset"
-        )
-    if len(metadata) > max_pairs:
-        raise ConfigurationError(
-            f"{provider}: metadata holds {len(metadata)} pairs; at most {max_pairs} "
-            f"(any_llm may use one more of the provider's pairs for {IDEMPOTENCY_KEY})"
-        )
-    for key, value in metadata.items():
-        if not isinstance(key, str) or not isinstance(value, str):
-            raise ConfigurationError(
-                f"{provider}: metadata keys and values must be strings (key {key!r})"
-            )
-
-
-_KEY_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,64}")
-
-
-def check_idempotency_key(key: str | None) -> str:
-    """The idempotency key of a create call: ``key`` checked, or a new random one.
-
-    A key rides in the batch's metadata (or display name) and in the upload's filename, so it
-    is 1 to 64 letters, digits, ``_`` or ``-``."""
-    if key is None:
-        return uuid.uuid4().hex
-    if not isinstance(key, str) or not _KEY_PATTERN.fullmatch(key):
-        raise ConfigurationError(
-            f"idempotency_key must be 1 to 64 letters, digits, '_' or '-'; got {key!r}"
-        )
-    return key

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import stat
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -85,15 +86,34 @@ def _fail(
     return InputFileError(message, path=str(path), line=line, custom_id=custom_id)
 
 
-def _check_file(path: Path, limits: InputLimits) -> None:
-    if not path.exists():
-        raise _fail(path, None, "file not found; check input_file_path")
-    if path.is_dir():
-        raise _fail(path, None, "is a directory, not a JSONL file")
+def stat_regular_file(path: Path) -> os.stat_result:
+    """The file's stat; InputFileError unless it is a regular file. A FIFO, a device or a
+    socket is refused from its stat, so it is never opened (opening a FIFO blocks)."""
     try:
-        size = os.stat(path).st_size
+        info = os.stat(path)
+    except FileNotFoundError:
+        raise _fail(path, None, "file not found; check input_file_path") from None
     except OSError as exc:
         raise _fail(path, None, f"cannot read the file: {exc.strerror}") from exc
+    except ValueError:  # a NUL character
+        raise _fail(path, None, "not a usable path (it contains a NUL character)") from None
+    if stat.S_ISREG(info.st_mode):
+        return info
+    if stat.S_ISDIR(info.st_mode):
+        kind = "is a directory"
+    elif stat.S_ISFIFO(info.st_mode):
+        kind = "is a FIFO (named pipe)"
+    elif stat.S_ISCHR(info.st_mode) or stat.S_ISBLK(info.st_mode):
+        kind = "is a device"
+    elif stat.S_ISSOCK(info.st_mode):
+        kind = "is a socket"
+    else:
+        kind = "is a special file"
+    raise _fail(path, None, f"{kind}, not a regular file; pass the path of a JSONL file")
+
+
+def _check_file(path: Path, limits: InputLimits) -> None:
+    size = stat_regular_file(path).st_size
     if size == 0:
         raise _fail(path, None, "the file is empty; a batch needs at least one request")
     if size > limits.max_file_bytes:
@@ -106,6 +126,7 @@ def _check_file(path: Path, limits: InputLimits) -> None:
 
 
 def _open(path: Path) -> BinaryIO:
+    stat_regular_file(path)  # never open a FIFO or a device
     try:
         return path.open("rb")
     except OSError as exc:

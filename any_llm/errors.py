@@ -92,6 +92,10 @@ class APIError(AnyLLMError):
     ) -> None:
         self.provider = provider
         self.method = method
+        if "@" in url:  # never a user name or password (the retry log prints ``url``)
+            from any_llm._transport._models import redact_url
+
+            url = redact_url(url)
         self.url = url
         super().__init__(message)
 

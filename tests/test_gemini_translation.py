@@ -12,7 +12,7 @@ from any_llm._converter import structure
 from any_llm._jsonl import TranslationError
 from any_llm._providers import IDEMPOTENCY_KEY, get_spec
 from any_llm._providers import gemini as wire
-from any_llm.errors import InputFileError
+from any_llm.errors import ConfigurationError, InputFileError
 from any_llm.types import Batch, BatchResultStatus, BatchStatus, LLMProvider
 
 MODEL = "gemini-2.5-flash"
@@ -80,7 +80,8 @@ def test_paths() -> None:
     assert wire.model_resource("models/x") == "models/x"
     assert wire.model_resource("tunedModels/t") == "tunedModels/t"
     assert wire.batch_path("batches/abc") == wire.batch_path("abc") == "/batches/abc"
-    assert wire.batch_path("../x") == "/batches/..%2Fx"
+    with pytest.raises(ConfigurationError, match="batch_id contains '/'"):
+        wire.batch_path("../x")  # refused, not encoded: issue 11, item 10
     assert wire.file_path("files/f1") == "/files/f1"
 
 

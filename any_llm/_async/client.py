@@ -12,8 +12,9 @@ from typing import Any
 
 from tenacity import AsyncRetrying, retry_if_result, stop_after_delay
 
+from any_llm._args import check_create, check_idempotency_key, check_listing, check_results
 from any_llm._compat import arun_sync
-from any_llm._config import ClientConfig, check_idempotency_key, check_metadata, resolve_config
+from any_llm._config import ClientConfig, resolve_config
 from any_llm._jsonl import InputSummary, check_input, discard_input, iter_custom_ids
 from any_llm._providers import CreateLookup, InputRef
 from any_llm._results import check_results_ready, stray_item, unreturned_item
@@ -136,8 +137,15 @@ class AsyncAnyLLM:
         uploaded input is kept.
         """
         spec = self.config.spec
-        spec.check_completion_window(completion_window)
-        check_metadata(self.provider, metadata, spec.metadata_max_pairs)
+        check_create(
+            spec,
+            input_file_path=input_file_path,
+            endpoint=endpoint,
+            completion_window=completion_window,
+            metadata=metadata,
+            on_upload_progress=on_upload_progress,
+            extra=kwargs,
+        )
         key = check_idempotency_key(idempotency_key)
         self._http.check_open("create a batch")
         # The pass over the file runs off the event loop (inline in the sync twin).
@@ -366,11 +374,13 @@ class AsyncAnyLLM:
         self, *, after: str | None = None, limit: int | None = None
     ) -> BatchPage:
         """One page of batches (newest first); ``page.next_cursor`` is the next ``after``."""
+        check_listing(self.provider, after=after, limit=limit)
         return await self._adapter.alist_batches(after=after, limit=limit)
 
     async def aiter_batches(self, *, limit: int | None = None) -> AsyncIterator[Batch]:
         """Every batch, page after page (``limit`` is the page size). A list that repeats
         itself (a server ignoring the cursor) ends with a warning instead of never ending."""
+        check_listing(self.provider, limit=limit)
         async for batch in aiter_listed(self._adapter, limit=limit):
             yield batch
 
@@ -442,6 +452,7 @@ class AsyncAnyLLM:
         cannot be read back, as on Anthropic without ``input_file_path``, every returned line
         counts.)
         """
+        check_results(self.provider, batch, input_file_path)
         if isinstance(batch, str):
             batch = await self.aretrieve_batch(batch)
         check_results_ready(batch)
@@ -491,6 +502,7 @@ class AsyncAnyLLM:
         input_file_path: str | os.PathLike[str] | None = None,
     ) -> BatchResult:
         """Collect every result item of an ended batch (see ``aiter_batch_results``)."""
+        check_results(self.provider, batch, input_file_path)
         if isinstance(batch, str):
             batch = await self.aretrieve_batch(batch)
         items: list[BatchResultItem] = []

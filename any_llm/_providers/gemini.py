@@ -28,9 +28,9 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any, BinaryIO, TypeAlias
-from urllib.parse import quote
 
 from any_llm import _json
+from any_llm._args import path_id, provider_id
 from any_llm._jsonl import InputLimits, TranslationError, write_translated
 from any_llm._transport import CHUNK_SIZE, FileBody
 from any_llm.errors import InputFileError
@@ -567,14 +567,26 @@ def model_resource(model: str) -> str:
     return model if model.startswith(("models/", "tunedModels/")) else f"models/{model}"
 
 
-def batch_path(batch_id: str) -> str:
-    """The path of a batch from its id (``batches/abc`` or ``abc``)."""
-    return "/batches/" + quote(batch_id.removeprefix("batches/"), safe="")
+CUSTOM_METHOD = ":"
+"""Starts a custom method in a Google API path (``batches/abc:cancel``): never part of an id
+(a server that decodes ``%3A`` before routing would take it for one; unverified, so refused)."""
 
 
-def file_path(file_name: str) -> str:
-    """The path of a file from its name (``files/abc`` or ``abc``)."""
-    return "/files/" + quote(file_name.removeprefix("files/"), safe="")
+def batch_path(batch_id: object) -> str:
+    """The path of a batch from the caller's id (``batches/abc`` or ``abc``): the resource
+    name's id, one percent-encoded segment; ConfigurationError for anything else (``..``,
+    ``batches/a/b``, ``abc:cancel``, a query, an empty id)."""
+    return "/batches/" + path_id(
+        PROVIDER, "batch_id", batch_id, prefix="batches/", refuse=CUSTOM_METHOD
+    )
+
+
+def file_path(file_name: object, field: str = "file name") -> str:
+    """The path of a file from the name Gemini gave it (``files/abc`` or ``abc``, from the
+    ``field`` of its answer); APIResponseValidationError when it would change the path."""
+    return "/files/" + provider_id(
+        PROVIDER, field, file_name, prefix="files/", refuse=CUSTOM_METHOD
+    )
 
 
 _STAMP = re.compile(r"any-llm-([0-9a-f]{32})")

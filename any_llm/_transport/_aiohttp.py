@@ -10,6 +10,7 @@ from any_llm.errors import AnyLLMError, raise_for_status
 
 from ._models import (
     CHUNK_SIZE,
+    BodyReadAborted,
     FileBody,
     Headers,
     Request,
@@ -18,6 +19,7 @@ from ._models import (
     connection_error,
     default_ssl_context,
     lower_headers,
+    report_read,
     strip_query,
 )
 
@@ -27,8 +29,9 @@ if TYPE_CHECKING:
 
 async def _file_chunks(body: FileBody, failures: list[Exception]) -> AsyncIterator[bytes]:
     """The body's chunks. aiohttp reports an error raised while reading the body as a
-    connection error; our own (a check of the file's content refusing it) is kept in
-    ``failures`` so that the caller raises it as it is, as the urllib3 twin does.
+    connection error; our own (a check of the file's content refusing it) and the progress
+    callback's (``report_read``) are kept in ``failures`` so that the caller raises them as
+    they are, as the urllib3 twin does.
 
     Reading a chunk may check it (a file sent as is), and aiohttp writes a chunk to a fast
     socket without yielding to the event loop: so the loop is given a turn after each chunk,
@@ -37,7 +40,7 @@ async def _file_chunks(body: FileBody, failures: list[Exception]) -> AsyncIterat
         with body.open() as stream:
             while chunk := stream.read(CHUNK_SIZE):
                 if body.on_read is not None:
-                    body.on_read(len(chunk))
+                    report_read(body.on_read, len(chunk), failures)
                 yield chunk
                 await asyncio.sleep(0)
     except AnyLLMError as exc:
@@ -137,8 +140,8 @@ class AiohttpTransport:
                     method=request.method,
                     url=strip_query(str(resp.url)),
                 )
-        except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
-            if failures:  # the check of the file's content refused it
+        except (aiohttp.ClientError, asyncio.TimeoutError, OSError, BodyReadAborted) as exc:
+            if failures:  # the check of the file's content, or the progress callback, refused
                 raise failures[0] from None
             if self._closed:  # closed while this request was in flight
                 raise closed_error(
@@ -172,8 +175,8 @@ class AiohttpTransport:
                     )
                 async for chunk in resp.content.iter_chunked(CHUNK_SIZE):
                     yield chunk
-        except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
-            if failures:  # the check of the file's content refused it
+        except (aiohttp.ClientError, asyncio.TimeoutError, OSError, BodyReadAborted) as exc:
+            if failures:  # the check of the file's content, or the progress callback, refused
                 raise failures[0] from None
             if self._closed:  # closed while this request was in flight
                 raise closed_error(

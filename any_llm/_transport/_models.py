@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping
 from contextvars import ContextVar
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, Protocol, cast
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import attrs
 
@@ -23,7 +23,33 @@ CHUNK_SIZE = 1024 * 1024
 
 class Headers(dict[str, str]):
     """Request headers whose repr names the headers but never shows a value (keys live here):
-    safe in tracebacks that capture locals."""
+    safe in tracebacks that capture locals.
+
+    Names are case-insensitive, as in HTTP: setting a header replaces any other spelling of
+    its name, so a request never carries two of them and the one set last wins. The client's
+    headers are built as the provider's auth headers, then ``default_headers`` (which thus
+    override them, as in the openai SDK), then each request's own (``Content-Type``), then the
+    transport's (``Content-Length``).
+    """
+
+    def __init__(self, headers: Mapping[str, str] | None = None) -> None:
+        if isinstance(headers, Headers):
+            super().__init__(headers)  # already one spelling per name
+            return
+        super().__init__()
+        if headers:
+            self.update(headers)
+
+    def __setitem__(self, name: str, value: str) -> None:
+        lower = name.lower()
+        for other in [k for k in self if k.lower() == lower and k != name]:
+            super().__delitem__(other)
+        super().__setitem__(name, value)
+
+    def update(self, *args: Any, **kwargs: str) -> None:
+        """Set every header of ``args``/``kwargs`` in turn (see ``__setitem__``)."""
+        for name, value in dict(*args, **kwargs).items():
+            self[name] = value
 
     def __repr__(self) -> str:
         return f"Headers({sorted(self)})"
@@ -62,13 +88,40 @@ def with_upload_progress(body: FileBody | None) -> FileBody | None:
     return attrs.evolve(body, on_read=on_read)
 
 
-class ProgressReader(io.RawIOBase):
-    """A readable stream that reports the size of every read to ``on_read``."""
+class BodyReadAborted(Exception):
+    """Raised, in place of what the caller's progress callback raised, into the HTTP library
+    sending the body: it is no OSError, so no library takes it for a connection error
+    (urllib3 even ignores a BrokenPipeError while it sends a body, then waits for an answer
+    that never comes). The transport raises the callback's own exception instead."""
 
-    def __init__(self, stream: BinaryIO, on_read: Callable[[int], None]) -> None:
+
+def report_read(on_read: Callable[[int], None], size: int, failures: list[Exception]) -> None:
+    """Tell the caller's progress callback that ``size`` bytes are about to be sent.
+
+    The callback is the caller's code, not the connection's: what it raises is kept in
+    ``failures``, and the send is aborted (``BodyReadAborted``) before those bytes go out, so
+    the server never gets a whole body; the transport then raises the callback's exception
+    as it is, once (an HTTP library would report it as a connection error, and it would be
+    retried).
+    """
+    try:
+        on_read(size)
+    except Exception as exc:
+        failures.append(exc)
+        raise BodyReadAborted(f"the upload progress callback raised {type(exc).__name__}") from exc
+
+
+class ProgressReader(io.RawIOBase):
+    """A readable stream that reports the size of every read to ``on_read`` (see
+    ``report_read``; what the callback raises is kept in ``failures``)."""
+
+    def __init__(
+        self, stream: BinaryIO, on_read: Callable[[int], None], failures: list[Exception]
+    ) -> None:
         super().__init__()
         self._stream = stream
         self._on_read = on_read
+        self._failures = failures
 
     def readable(self) -> bool:
         return True
@@ -76,7 +129,7 @@ class ProgressReader(io.RawIOBase):
     def read(self, size: int = -1) -> bytes:
         data = self._stream.read(size)
         if data:
-            self._on_read(len(data))
+            report_read(self._on_read, len(data), self._failures)
         return data
 
     def readinto(self, buffer: Any) -> int:
@@ -85,12 +138,21 @@ class ProgressReader(io.RawIOBase):
         return len(data)
 
 
+def redact_url(url: str) -> str:
+    """``url`` without a user name or password (``user:password@``) before its host."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
+
+
 @attrs.frozen
 class Request:
-    """One HTTP request. ``headers`` may hold secrets: the class never prints them."""
+    """One HTTP request. ``headers`` may hold secrets: the class never prints them (nor a
+    user name or password in ``url``)."""
 
     method: str
-    url: str
+    url: str = attrs.field(repr=lambda url: repr(redact_url(url)))
     headers: Mapping[str, str] = attrs.field(factory=dict, repr=False)
     params: Mapping[str, str] | None = None
     body: bytes | FileBody | None = attrs.field(default=None, repr=False)
@@ -201,9 +263,9 @@ def lower_headers(items: Any) -> dict[str, str]:
 
 
 def strip_query(url: str) -> str:
-    """The URL without query or fragment (those may carry keys)."""
+    """The URL without query, fragment or userinfo (those may carry keys)."""
     parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}{parts.path}"
+    return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}{parts.path}"
 
 
 class BodyCheck(Protocol):

@@ -10,6 +10,7 @@ from any_llm.errors import raise_for_status
 
 from ._models import (
     CHUNK_SIZE,
+    BodyReadAborted,
     FileBody,
     Headers,
     ProgressReader,
@@ -81,7 +82,7 @@ class Urllib3Transport:
             request, exc, timed_out=timed_out and not refused, sent=not never_sent
         )
 
-    def _open(self, request: Request, *, preload: bool) -> Any:
+    def _open(self, request: Request, *, preload: bool, failures: list[Exception]) -> Any:
         import urllib3
 
         url = request.url
@@ -98,7 +99,7 @@ class Urllib3Transport:
                 return pool.urlopen(
                     request.method,
                     url,
-                    body=stream if on_read is None else ProgressReader(stream, on_read),
+                    body=stream if on_read is None else ProgressReader(stream, on_read, failures),
                     headers=headers,
                     redirect=False,
                     retries=False,
@@ -121,9 +122,12 @@ class Urllib3Transport:
         """Send the request and buffer the whole response (any status)."""
         import urllib3
 
+        failures: list[Exception] = []
         try:
-            resp = self._open(request, preload=True)
-        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            resp = self._open(request, preload=True, failures=failures)
+        except (urllib3.exceptions.HTTPError, OSError, BodyReadAborted) as exc:
+            if failures:  # the progress callback raised: its error, as it is
+                raise failures[0] from None
             raise self._translate(request, exc) from exc
         return Response(
             status=resp.status,
@@ -137,9 +141,12 @@ class Urllib3Transport:
         """Stream the response body in chunks; an HTTP error status raises before any chunk."""
         import urllib3
 
+        failures: list[Exception] = []
         try:
-            resp = self._open(request, preload=False)
-        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            resp = self._open(request, preload=False, failures=failures)
+        except (urllib3.exceptions.HTTPError, OSError, BodyReadAborted) as exc:
+            if failures:  # the progress callback raised: its error, as it is
+                raise failures[0] from None
             raise self._translate(request, exc) from exc
         finished = False
         try:

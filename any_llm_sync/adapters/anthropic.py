@@ -10,6 +10,7 @@ from typing import Any
 
 import attrs
 
+from any_llm._args import path_id
 from any_llm._converter import structure, validation_error
 from any_llm._jsonl import InputSource, validated
 from any_llm._providers import IDEMPOTENCY_PAGES, CreateLookup, InputRef
@@ -112,12 +113,14 @@ class AnthropicAdapter:
         return self._batch(self._get_batch(batch_id))
 
     def _get_batch(self, batch_id: str) -> Any:
-        return self.http.json(self.http.request("GET", f"{wire.BATCHES_PATH}/{batch_id}"))
+        segment = path_id(self.http.provider, "batch_id", batch_id)
+        return self.http.json(self.http.request("GET", f"{wire.BATCHES_PATH}/{segment}"))
 
     def cancel_batch(self, batch_id: str) -> Batch:
         """Ask Anthropic to cancel the batch; it stays ``cancelling`` until it ends."""
+        segment = path_id(self.http.provider, "batch_id", batch_id)
         return self._batch(
-            self.http.json(self.http.request("POST", f"{wire.BATCHES_PATH}/{batch_id}/cancel"))
+            self.http.json(self.http.request("POST", f"{wire.BATCHES_PATH}/{segment}/cancel"))
         )
 
     def list_batches(self, *, after: str | None, limit: int | None) -> BatchPage:

@@ -212,7 +212,7 @@ class GeminiAdapter:
     def release_input(self, input_ref: InputRef, *, used: bool) -> None:
         """Delete the uploaded file unless a batch was (or may have been) created from it."""
         if not used and input_ref.file_id:
-            path = self._api + wire.file_path(input_ref.file_id)
+            path = self._api + wire.file_path(input_ref.file_id, "uploaded file name")
             self.http.send(self.http.request("DELETE", path))
 
     # batches
@@ -304,8 +304,8 @@ class GeminiAdapter:
 
     # results
 
-    def _download(self, file_name: str) -> Request:
-        path = f"{self._api}{wire.file_path(file_name)}:download"
+    def _download(self, file_name: str, field: str) -> Request:
+        path = f"{self._api}{wire.file_path(file_name, field)}:download"
         return self.http.request("GET", path, params={"alt": "media"})
 
     def iter_results(self, batch: Batch) -> Iterator[BatchResultItem]:
@@ -323,7 +323,7 @@ class GeminiAdapter:
                 yield inline
             return
         number = 0
-        for line in self.http.iter_lines(self._download(output)):
+        for line in self.http.iter_lines(self._download(output, "responsesFile")):
             number += 1
             item = wire.parse_result_line(line, batch=batch, where=f"{output} line {number}")
             if item is not None:
@@ -341,7 +341,7 @@ class GeminiAdapter:
                 yield key
         elif source:
             try:
-                for line in self.http.iter_lines(self._download(source)):
+                for line in self.http.iter_lines(self._download(source, "fileName")):
                     line_key = wire.input_custom_id(line)
                     if line_key is not None:
                         found = True

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from any_llm._args import path_id, provider_id, result_files
 from any_llm._converter import structure, validation_error
 from any_llm._jsonl import InputSource, validated
 from any_llm._providers import (
@@ -75,7 +76,8 @@ class MistralAdapter:
 
     def delete_file(self, file_id: str) -> None:
         """Delete an uploaded file."""
-        self.http.send(self.http.request("DELETE", f"/v1/files/{file_id}"))
+        segment = provider_id(self.http.provider, "file id", file_id)
+        self.http.send(self.http.request("DELETE", f"/v1/files/{segment}"))
 
     def forget_uploads(self, idempotency_key: str) -> None:
         """Delete every batch file whose name carries ``idempotency_key`` (Mistral searches
@@ -141,11 +143,13 @@ class MistralAdapter:
 
     def retrieve_batch(self, batch_id: str) -> Batch:
         """The job's current state."""
-        return self._batch(self.http.json(self.http.request("GET", f"{JOBS}/{batch_id}")))
+        segment = path_id(self.http.provider, "batch_id", batch_id)
+        return self._batch(self.http.json(self.http.request("GET", f"{JOBS}/{segment}")))
 
     def cancel_batch(self, batch_id: str) -> Batch:
         """Ask Mistral to cancel the job."""
-        return self._batch(self.http.json(self.http.request("POST", f"{JOBS}/{batch_id}/cancel")))
+        segment = path_id(self.http.provider, "batch_id", batch_id)
+        return self._batch(self.http.json(self.http.request("POST", f"{JOBS}/{segment}/cancel")))
 
     def _list_page(self, page: int, size: int, filters: dict[str, str] | None = None) -> BatchPage:
         params = wire.list_params(page, size, filters)
@@ -161,8 +165,6 @@ class MistralAdapter:
         ``next_cursor`` is ``"page:<n>:<size>"``; ``after`` takes such a cursor or, as with
         OpenAI, the id of a job, in which case pages are read until that job is passed.
         """
-        if limit is not None and limit < 1:
-            raise ConfigurationError(f"{self.http.provider}: limit must be >= 1, got {limit}")
         if after is None:
             return self._list_page(0, limit or wire.DEFAULT_PAGE_SIZE)
         position = wire.parse_cursor(after, limit)
@@ -191,12 +193,10 @@ class MistralAdapter:
 
     def iter_results(self, batch: Batch) -> Iterator[BatchResultItem]:
         """Every line of the output file, then of the error file (either may be absent)."""
-        for file_id in (batch.output_file_id, batch.error_file_id):
-            if not file_id:
-                continue
+        for file_id, segment in result_files(self.http.provider, batch):
             number = 0
             for line in self.http.iter_lines(
-                self.http.request("GET", f"/v1/files/{file_id}/content")
+                self.http.request("GET", f"/v1/files/{segment}/content")
             ):
                 number += 1
                 item = wire.parse_result_line(
@@ -209,7 +209,8 @@ class MistralAdapter:
         """The custom_ids of the job's (translated) input file, read back from Mistral."""
         if not batch.input_file_id:
             return
-        request = self.http.request("GET", f"/v1/files/{batch.input_file_id}/content")
+        segment = provider_id(self.http.provider, "input_file_id", batch.input_file_id)
+        request = self.http.request("GET", f"/v1/files/{segment}/content")
         for line in self.http.iter_lines(request):
             custom_id = wire.input_custom_id(line)
             if custom_id is not None:

@@ -9,6 +9,7 @@ from collections.abc import Iterator, Callable
 from pathlib import Path
 from typing import Any
 
+from any_llm._args import path_id, provider_id, result_files
 from any_llm._converter import structure, validation_error
 from any_llm._jsonl import InputSource, InputSummary, StreamCheck
 from any_llm._providers import (
@@ -100,7 +101,8 @@ class OpenAIAdapter:
 
     def delete_file(self, file_id: str) -> None:
         """Delete an uploaded file."""
-        self.http.send(self.http.request("DELETE", f"/files/{file_id}"))
+        segment = provider_id(self.http.provider, "file id", file_id)
+        self.http.send(self.http.request("DELETE", f"/files/{segment}"))
 
     def forget_uploads(self, idempotency_key: str) -> None:
         """Delete every file whose name carries ``idempotency_key``."""
@@ -152,11 +154,13 @@ class OpenAIAdapter:
 
     def retrieve_batch(self, batch_id: str) -> Batch:
         """The batch's current state."""
-        return self._batch(self.http.json(self.http.request("GET", f"/batches/{batch_id}")))
+        segment = path_id(self.http.provider, "batch_id", batch_id)
+        return self._batch(self.http.json(self.http.request("GET", f"/batches/{segment}")))
 
     def cancel_batch(self, batch_id: str) -> Batch:
         """Ask the provider to cancel the batch."""
-        return self._batch(self.http.json(self.http.request("POST", f"/batches/{batch_id}/cancel")))
+        segment = path_id(self.http.provider, "batch_id", batch_id)
+        return self._batch(self.http.json(self.http.request("POST", f"/batches/{segment}/cancel")))
 
     def list_batches(self, *, after: str | None, limit: int | None) -> BatchPage:
         """One page of batches, newest first."""
@@ -181,11 +185,9 @@ class OpenAIAdapter:
 
     def iter_results(self, batch: Batch) -> Iterator[BatchResultItem]:
         """Every line of the output file, then of the error file (either may be absent)."""
-        for file_id in (batch.output_file_id, batch.error_file_id):
-            if not file_id:
-                continue
+        for file_id, segment in result_files(self.http.provider, batch):
             number = 0
-            for line in self.http.iter_lines(self.http.request("GET", f"/files/{file_id}/content")):
+            for line in self.http.iter_lines(self.http.request("GET", f"/files/{segment}/content")):
                 number += 1
                 item = wire.parse_result_line(
                     line, where=f"file {file_id} line {number}", provider=self.http.provider
@@ -197,7 +199,8 @@ class OpenAIAdapter:
         """The custom_ids of the batch's input file, read back from the provider."""
         if not batch.input_file_id:
             return
-        request = self.http.request("GET", f"/files/{batch.input_file_id}/content")
+        segment = provider_id(self.http.provider, "input_file_id", batch.input_file_id)
+        request = self.http.request("GET", f"/files/{segment}/content")
         for line in self.http.iter_lines(request):
             custom_id = wire.input_custom_id(line)
             if custom_id is not None:

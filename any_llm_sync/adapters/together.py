@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin
 
+from any_llm._args import path_id, provider_id, result_files
 from any_llm._converter import structure, validation_error
 from any_llm._jsonl import InputSource, validated
 from any_llm._providers import (
@@ -97,11 +98,12 @@ class TogetherAdapter:
         return self._upload_presigned(path, file_id, urljoin(request.url, location))
 
     def _upload_presigned(self, path: Path, file_id: str, url: str) -> str:
+        segment = provider_id(self.http.provider, "X-Together-File-Id", file_id)
         body = wire.raw_file_body(path)
         try:
             # A presigned URL is its own credential: the request carries no client header.
             self.http.send(self.http.external_request("PUT", url, body=body))
-            data = self.http.json(self.http.request("POST", f"/files/{file_id}/preprocess"))
+            data = self.http.json(self.http.request("POST", f"/files/{segment}/preprocess"))
         except APIError:
             self._forget_file(file_id)
             raise
@@ -120,7 +122,8 @@ class TogetherAdapter:
 
     def delete_file(self, file_id: str) -> None:
         """Delete an uploaded file."""
-        self.http.send(self.http.request("DELETE", f"/files/{file_id}"))
+        segment = provider_id(self.http.provider, "file id", file_id)
+        self.http.send(self.http.request("DELETE", f"/files/{segment}"))
 
     def _marked_files(self, idempotency_key: str) -> list[str]:
         data = self.http.json(self.http.request("GET", "/files"))
@@ -201,11 +204,13 @@ class TogetherAdapter:
 
     def retrieve_batch(self, batch_id: str) -> Batch:
         """The batch's current state."""
-        return self._batch(self.http.json(self.http.request("GET", f"/batches/{batch_id}")))
+        segment = path_id(self.http.provider, "batch_id", batch_id)
+        return self._batch(self.http.json(self.http.request("GET", f"/batches/{segment}")))
 
     def cancel_batch(self, batch_id: str) -> Batch:
         """Ask Together to cancel the batch."""
-        return self._batch(self.http.json(self.http.request("POST", f"/batches/{batch_id}/cancel")))
+        segment = path_id(self.http.provider, "batch_id", batch_id)
+        return self._batch(self.http.json(self.http.request("POST", f"/batches/{segment}/cancel")))
 
     def list_batches(self, *, after: str | None, limit: int | None) -> BatchPage:
         """One page of batches, newest first. Together lists every batch at once; the pages
@@ -214,11 +219,9 @@ class TogetherAdapter:
 
     def iter_results(self, batch: Batch) -> Iterator[BatchResultItem]:
         """Every line of the output file, then of the error file (either may be absent)."""
-        for file_id in (batch.output_file_id, batch.error_file_id):
-            if not file_id:
-                continue
+        for file_id, segment in result_files(self.http.provider, batch):
             number = 0
-            for line in self.http.iter_lines(self.http.request("GET", f"/files/{file_id}/content")):
+            for line in self.http.iter_lines(self.http.request("GET", f"/files/{segment}/content")):
                 number += 1
                 item = wire.parse_result_line(line, where=f"file {file_id} line {number}")
                 if item is not None:
@@ -229,7 +232,8 @@ class TogetherAdapter:
         no request counts, so this is read whenever ``input_file_path`` is not given)."""
         if not batch.input_file_id:
             return
-        request = self.http.request("GET", f"/files/{batch.input_file_id}/content")
+        segment = provider_id(self.http.provider, "input_file_id", batch.input_file_id)
+        request = self.http.request("GET", f"/files/{segment}/content")
         for line in self.http.iter_lines(request):
             custom_id = wire.input_custom_id(line)
             if custom_id is not None:

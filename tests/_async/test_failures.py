@@ -439,5 +439,5 @@ async def test_api_base_from_the_sdks_environment_variable(
 ) -> None:
     monkeypatch.setenv(variable, emu.api_base(provider))
     with pytest.raises(NotFoundError):
-        await aretrieve_batch(provider, "batches/nope", api_key=KEY)
+        await aretrieve_batch(provider, "nope", api_key=KEY)  # an id, not a path
     assert len(emu.requests()) == 1  # the emulator was reached without api_base=

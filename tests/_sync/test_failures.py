@@ -433,5 +433,5 @@ def test_api_base_from_the_sdks_environment_variable(
 ) -> None:
     monkeypatch.setenv(variable, emu.api_base(provider))
     with pytest.raises(NotFoundError):
-        retrieve_batch(provider, "batches/nope", api_key=KEY)
+        retrieve_batch(provider, "nope", api_key=KEY)  # an id, not a path
     assert len(emu.requests()) == 1  # the emulator was reached without api_base=

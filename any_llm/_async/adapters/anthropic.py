@@ -8,6 +8,7 @@ from typing import Any
 
 import attrs
 
+from any_llm._args import path_id
 from any_llm._converter import structure, validation_error
 from any_llm._jsonl import InputSource, validated
 from any_llm._providers import IDEMPOTENCY_PAGES, CreateLookup, InputRef
@@ -110,13 +111,15 @@ class AsyncAnthropicAdapter:
         return self._batch(await self._get_batch(batch_id))
 
     async def _get_batch(self, batch_id: str) -> Any:
-        return await self.http.ajson(self.http.request("GET", f"{wire.BATCHES_PATH}/{batch_id}"))
+        segment = path_id(self.http.provider, "batch_id", batch_id)
+        return await self.http.ajson(self.http.request("GET", f"{wire.BATCHES_PATH}/{segment}"))
 
     async def acancel_batch(self, batch_id: str) -> Batch:
         """Ask Anthropic to cancel the batch; it stays ``cancelling`` until it ends."""
+        segment = path_id(self.http.provider, "batch_id", batch_id)
         return self._batch(
             await self.http.ajson(
-                self.http.request("POST", f"{wire.BATCHES_PATH}/{batch_id}/cancel")
+                self.http.request("POST", f"{wire.BATCHES_PATH}/{segment}/cancel")
             )
         )
 

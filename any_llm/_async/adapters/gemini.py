@@ -210,7 +210,7 @@ class AsyncGeminiAdapter:
     async def arelease_input(self, input_ref: InputRef, *, used: bool) -> None:
         """Delete the uploaded file unless a batch was (or may have been) created from it."""
         if not used and input_ref.file_id:
-            path = self._api + wire.file_path(input_ref.file_id)
+            path = self._api + wire.file_path(input_ref.file_id, "uploaded file name")
             await self.http.asend(self.http.request("DELETE", path))
 
     # batches
@@ -302,8 +302,8 @@ class AsyncGeminiAdapter:
 
     # results
 
-    def _download(self, file_name: str) -> Request:
-        path = f"{self._api}{wire.file_path(file_name)}:download"
+    def _download(self, file_name: str, field: str) -> Request:
+        path = f"{self._api}{wire.file_path(file_name, field)}:download"
         return self.http.request("GET", path, params={"alt": "media"})
 
     async def aiter_results(self, batch: Batch) -> AsyncIterator[BatchResultItem]:
@@ -321,7 +321,7 @@ class AsyncGeminiAdapter:
                 yield inline
             return
         number = 0
-        async for line in self.http.aiter_lines(self._download(output)):
+        async for line in self.http.aiter_lines(self._download(output, "responsesFile")):
             number += 1
             item = wire.parse_result_line(line, batch=batch, where=f"{output} line {number}")
             if item is not None:
@@ -339,7 +339,7 @@ class AsyncGeminiAdapter:
                 yield key
         elif source:
             try:
-                async for line in self.http.aiter_lines(self._download(source)):
+                async for line in self.http.aiter_lines(self._download(source, "fileName")):
                     line_key = wire.input_custom_id(line)
                     if line_key is not None:
                         found = True

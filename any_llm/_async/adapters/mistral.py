@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+from any_llm._args import path_id, provider_id, result_files
 from any_llm._converter import structure, validation_error
 from any_llm._jsonl import InputSource, validated
 from any_llm._providers import (
@@ -75,7 +76,8 @@ class AsyncMistralAdapter:
 
     async def adelete_file(self, file_id: str) -> None:
         """Delete an uploaded file."""
-        await self.http.asend(self.http.request("DELETE", f"/v1/files/{file_id}"))
+        segment = provider_id(self.http.provider, "file id", file_id)
+        await self.http.asend(self.http.request("DELETE", f"/v1/files/{segment}"))
 
     async def aforget_uploads(self, idempotency_key: str) -> None:
         """Delete every batch file whose name carries ``idempotency_key`` (Mistral searches
@@ -141,12 +143,14 @@ class AsyncMistralAdapter:
 
     async def aretrieve_batch(self, batch_id: str) -> Batch:
         """The job's current state."""
-        return self._batch(await self.http.ajson(self.http.request("GET", f"{JOBS}/{batch_id}")))
+        segment = path_id(self.http.provider, "batch_id", batch_id)
+        return self._batch(await self.http.ajson(self.http.request("GET", f"{JOBS}/{segment}")))
 
     async def acancel_batch(self, batch_id: str) -> Batch:
         """Ask Mistral to cancel the job."""
+        segment = path_id(self.http.provider, "batch_id", batch_id)
         return self._batch(
-            await self.http.ajson(self.http.request("POST", f"{JOBS}/{batch_id}/cancel"))
+            await self.http.ajson(self.http.request("POST", f"{JOBS}/{segment}/cancel"))
         )
 
     async def _list_page(
@@ -165,8 +169,6 @@ class AsyncMistralAdapter:
         ``next_cursor`` is ``"page:<n>:<size>"``; ``after`` takes such a cursor or, as with
         OpenAI, the id of a job, in which case pages are read until that job is passed.
         """
-        if limit is not None and limit < 1:
-            raise ConfigurationError(f"{self.http.provider}: limit must be >= 1, got {limit}")
         if after is None:
             return await self._list_page(0, limit or wire.DEFAULT_PAGE_SIZE)
         position = wire.parse_cursor(after, limit)
@@ -195,12 +197,10 @@ class AsyncMistralAdapter:
 
     async def aiter_results(self, batch: Batch) -> AsyncIterator[BatchResultItem]:
         """Every line of the output file, then of the error file (either may be absent)."""
-        for file_id in (batch.output_file_id, batch.error_file_id):
-            if not file_id:
-                continue
+        for file_id, segment in result_files(self.http.provider, batch):
             number = 0
             async for line in self.http.aiter_lines(
-                self.http.request("GET", f"/v1/files/{file_id}/content")
+                self.http.request("GET", f"/v1/files/{segment}/content")
             ):
                 number += 1
                 item = wire.parse_result_line(
@@ -213,7 +213,8 @@ class AsyncMistralAdapter:
         """The custom_ids of the job's (translated) input file, read back from Mistral."""
         if not batch.input_file_id:
             return
-        request = self.http.request("GET", f"/v1/files/{batch.input_file_id}/content")
+        segment = provider_id(self.http.provider, "input_file_id", batch.input_file_id)
+        request = self.http.request("GET", f"/v1/files/{segment}/content")
         async for line in self.http.aiter_lines(request):
             custom_id = wire.input_custom_id(line)
             if custom_id is not None:

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
+from any_llm._args import path_id, provider_id, result_files
 from any_llm._converter import structure, validation_error
 from any_llm._jsonl import InputSource, InputSummary, StreamCheck
 from any_llm._providers import (
@@ -98,7 +99,8 @@ class AsyncOpenAIAdapter:
 
     async def adelete_file(self, file_id: str) -> None:
         """Delete an uploaded file."""
-        await self.http.asend(self.http.request("DELETE", f"/files/{file_id}"))
+        segment = provider_id(self.http.provider, "file id", file_id)
+        await self.http.asend(self.http.request("DELETE", f"/files/{segment}"))
 
     async def aforget_uploads(self, idempotency_key: str) -> None:
         """Delete every file whose name carries ``idempotency_key``."""
@@ -150,12 +152,14 @@ class AsyncOpenAIAdapter:
 
     async def aretrieve_batch(self, batch_id: str) -> Batch:
         """The batch's current state."""
-        return self._batch(await self.http.ajson(self.http.request("GET", f"/batches/{batch_id}")))
+        segment = path_id(self.http.provider, "batch_id", batch_id)
+        return self._batch(await self.http.ajson(self.http.request("GET", f"/batches/{segment}")))
 
     async def acancel_batch(self, batch_id: str) -> Batch:
         """Ask the provider to cancel the batch."""
+        segment = path_id(self.http.provider, "batch_id", batch_id)
         return self._batch(
-            await self.http.ajson(self.http.request("POST", f"/batches/{batch_id}/cancel"))
+            await self.http.ajson(self.http.request("POST", f"/batches/{segment}/cancel"))
         )
 
     async def alist_batches(self, *, after: str | None, limit: int | None) -> BatchPage:
@@ -181,12 +185,10 @@ class AsyncOpenAIAdapter:
 
     async def aiter_results(self, batch: Batch) -> AsyncIterator[BatchResultItem]:
         """Every line of the output file, then of the error file (either may be absent)."""
-        for file_id in (batch.output_file_id, batch.error_file_id):
-            if not file_id:
-                continue
+        for file_id, segment in result_files(self.http.provider, batch):
             number = 0
             async for line in self.http.aiter_lines(
-                self.http.request("GET", f"/files/{file_id}/content")
+                self.http.request("GET", f"/files/{segment}/content")
             ):
                 number += 1
                 item = wire.parse_result_line(
@@ -199,7 +201,8 @@ class AsyncOpenAIAdapter:
         """The custom_ids of the batch's input file, read back from the provider."""
         if not batch.input_file_id:
             return
-        request = self.http.request("GET", f"/files/{batch.input_file_id}/content")
+        segment = provider_id(self.http.provider, "input_file_id", batch.input_file_id)
+        request = self.http.request("GET", f"/files/{segment}/content")
         async for line in self.http.aiter_lines(request):
             custom_id = wire.input_custom_id(line)
             if custom_id is not None:

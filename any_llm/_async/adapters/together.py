@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin
 
+from any_llm._args import path_id, provider_id, result_files
 from any_llm._converter import structure, validation_error
 from any_llm._jsonl import InputSource, validated
 from any_llm._providers import (
@@ -97,11 +98,12 @@ class AsyncTogetherAdapter:
         return await self._upload_presigned(path, file_id, urljoin(request.url, location))
 
     async def _upload_presigned(self, path: Path, file_id: str, url: str) -> str:
+        segment = provider_id(self.http.provider, "X-Together-File-Id", file_id)
         body = wire.raw_file_body(path)
         try:
             # A presigned URL is its own credential: the request carries no client header.
             await self.http.asend(self.http.external_request("PUT", url, body=body))
-            data = await self.http.ajson(self.http.request("POST", f"/files/{file_id}/preprocess"))
+            data = await self.http.ajson(self.http.request("POST", f"/files/{segment}/preprocess"))
         except APIError:
             await self._forget_file(file_id)
             raise
@@ -120,7 +122,8 @@ class AsyncTogetherAdapter:
 
     async def adelete_file(self, file_id: str) -> None:
         """Delete an uploaded file."""
-        await self.http.asend(self.http.request("DELETE", f"/files/{file_id}"))
+        segment = provider_id(self.http.provider, "file id", file_id)
+        await self.http.asend(self.http.request("DELETE", f"/files/{segment}"))
 
     async def _marked_files(self, idempotency_key: str) -> list[str]:
         data = await self.http.ajson(self.http.request("GET", "/files"))
@@ -201,12 +204,14 @@ class AsyncTogetherAdapter:
 
     async def aretrieve_batch(self, batch_id: str) -> Batch:
         """The batch's current state."""
-        return self._batch(await self.http.ajson(self.http.request("GET", f"/batches/{batch_id}")))
+        segment = path_id(self.http.provider, "batch_id", batch_id)
+        return self._batch(await self.http.ajson(self.http.request("GET", f"/batches/{segment}")))
 
     async def acancel_batch(self, batch_id: str) -> Batch:
         """Ask Together to cancel the batch."""
+        segment = path_id(self.http.provider, "batch_id", batch_id)
         return self._batch(
-            await self.http.ajson(self.http.request("POST", f"/batches/{batch_id}/cancel"))
+            await self.http.ajson(self.http.request("POST", f"/batches/{segment}/cancel"))
         )
 
     async def alist_batches(self, *, after: str | None, limit: int | None) -> BatchPage:
@@ -216,12 +221,10 @@ class AsyncTogetherAdapter:
 
     async def aiter_results(self, batch: Batch) -> AsyncIterator[BatchResultItem]:
         """Every line of the output file, then of the error file (either may be absent)."""
-        for file_id in (batch.output_file_id, batch.error_file_id):
-            if not file_id:
-                continue
+        for file_id, segment in result_files(self.http.provider, batch):
             number = 0
             async for line in self.http.aiter_lines(
-                self.http.request("GET", f"/files/{file_id}/content")
+                self.http.request("GET", f"/files/{segment}/content")
             ):
                 number += 1
                 item = wire.parse_result_line(line, where=f"file {file_id} line {number}")
@@ -233,7 +236,8 @@ class AsyncTogetherAdapter:
         no request counts, so this is read whenever ``input_file_path`` is not given)."""
         if not batch.input_file_id:
             return
-        request = self.http.request("GET", f"/files/{batch.input_file_id}/content")
+        segment = provider_id(self.http.provider, "input_file_id", batch.input_file_id)
+        request = self.http.request("GET", f"/files/{segment}/content")
         async for line in self.http.aiter_lines(request):
             custom_id = wire.input_custom_id(line)
             if custom_id is not None:

@@ -24,3 +24,13 @@ class Request(msgspec.Struct):
 
 decode_request = msgspec.json.Decoder(Request).decode
 """bytes of one line → Request; raises a ValueError (msgspec's errors) when it is not one."""
+
+
+class Keyed(msgspec.Struct):
+    """A line's ``custom_id`` alone; the rest is checked as JSON and skipped."""
+
+    custom_id: object = None
+
+
+decode_keyed = msgspec.json.Decoder(Keyed).decode
+"""bytes of one line → Keyed; raises a ValueError when it is not a JSON object."""

@@ -620,11 +620,16 @@ def write_translated(
 
 
 def iter_custom_ids(path: str | os.PathLike[str]) -> Iterator[str]:
-    """The custom_id of every line of a (validated) input file, in order."""
+    """The custom_id of every line of a (validated) input file, in order. Only that field is
+    built; a line that is not a JSON object gets the full parse, which names the problem."""
+    from any_llm._fastcheck import decode_keyed
+
     p = Path(path)
     for number, raw in _read_lines(p):
-        obj = _parse_line(p, number, raw)
-        custom_id = obj.get("custom_id")
+        try:
+            custom_id = decode_keyed(raw).custom_id
+        except ValueError:
+            custom_id = _parse_line(p, number, raw).get("custom_id")
         if isinstance(custom_id, str):
             yield custom_id
 

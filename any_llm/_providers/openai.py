@@ -248,12 +248,14 @@ def batch_to_record(data: Any, *, provider: str = PROVIDER) -> dict[str, Any]:
 
 
 def input_custom_id(line: bytes) -> str | None:
-    """The custom_id of one input line read back from the provider, if it has one."""
+    """The custom_id of one input line read back from the provider, if it has one (only that
+    field is built: results read the whole input back for its custom_ids)."""
+    from any_llm._fastcheck import decode_keyed
+
     try:
-        obj = _json.loads(line)
+        custom_id = decode_keyed(line).custom_id
     except ValueError:
         return None
-    custom_id = obj.get("custom_id") if isinstance(obj, dict) else None
     return custom_id if isinstance(custom_id, str) and custom_id else None
 
 

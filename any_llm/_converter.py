@@ -6,12 +6,22 @@ OpenAI's JSON is the public shape and needs none.
 
 from __future__ import annotations
 
+import json
 from typing import Any, TypeVar
 
 import cattrs
+from cattrs.gen import make_dict_unstructure_fn, override
 
 from any_llm.errors import APIResponseValidationError
-from any_llm.types import BatchResultItem, BatchStatus, LLMProvider
+from any_llm.types import (
+    Batch,
+    BatchResultItem,
+    BatchResultStatus,
+    BatchStatus,
+    ChatCompletion,
+    CreateEmbeddingResponse,
+    LLMProvider,
+)
 
 T = TypeVar("T")
 
@@ -29,6 +39,11 @@ def make_converter() -> cattrs.Converter:
     conv.register_structure_hook(BatchStatus, _structure_status)
     conv.register_unstructure_hook(BatchStatus, lambda s: s.value)
     conv.register_unstructure_hook(LLMProvider, lambda p: p.value)
+    # ``result`` is ``response`` typed: written once, as ``response``.
+    conv.register_unstructure_hook(
+        BatchResultItem,
+        make_dict_unstructure_fn(BatchResultItem, conv, result=override(omit=True)),
+    )
     return conv
 
 
@@ -69,3 +84,93 @@ def structure_body(item: BatchResultItem, cls: type[T], object_name: str) -> T:
     except cattrs.BaseValidationError as exc:
         detail = "; ".join(cattrs.transform_error(exc))
         raise ValueError(f"custom_id {item.custom_id!r}: {detail}") from exc
+
+
+def _without_none(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _without_none(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_without_none(v) for v in value]
+    return value
+
+
+def dump(record: object, *, exclude_none: bool = False) -> dict[str, Any]:
+    """``record`` as OpenAI-shaped JSON (``model_dump``)."""
+    data: dict[str, Any] = converter.unstructure(record)
+    return _without_none(data) if exclude_none else data
+
+
+def dump_json(record: object, *, indent: int | None = None, exclude_none: bool = False) -> str:
+    """``dump(record)`` as JSON text, compact as pydantic's unless ``indent`` is given."""
+    data = dump(record, exclude_none=exclude_none)
+    if indent is None:
+        return json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+    return json.dumps(data, indent=indent, ensure_ascii=False)
+
+
+def validate(obj: Any, cls: type[T]) -> T:
+    """``cls`` from OpenAI-shaped JSON, or from an object with ``model_dump()`` (openai's
+    models); a wrong shape raises ValueError naming what is wrong.
+
+    A null means absent (openai's models dump every unset field as None). For ``Batch``, the
+    idempotency key in ``metadata`` (a Batch dumped from openai's SDK) is moved to
+    ``idempotency_key``, as every provider's batches are read, and ``provider_status`` is the
+    status as given when absent.
+    """
+    if isinstance(obj, cls):
+        return obj
+    if not isinstance(obj, dict) and callable(getattr(obj, "model_dump", None)):
+        obj = obj.model_dump(mode="json")
+    if not isinstance(obj, dict):
+        raise ValueError(f"{cls.__name__}.model_validate expects a dict, got {type(obj).__name__}")
+    data = _without_none(obj)
+    if cls is Batch:
+        from any_llm._providers import unstamp
+
+        if "status" in data and "provider_status" not in data:
+            data["provider_status"] = str(data["status"])
+        data = unstamp(data)
+    try:
+        return converter.structure(data, cls)
+    except cattrs.BaseValidationError as exc:
+        detail = "; ".join(cattrs.transform_error(exc))
+        raise ValueError(f"{cls.__name__}.model_validate: {detail}") from exc
+    except (ValueError, TypeError, KeyError) as exc:
+        raise ValueError(f"{cls.__name__}.model_validate: {exc}") from exc
+
+
+def _typed_body(body: dict[str, Any]) -> ChatCompletion | CreateEmbeddingResponse | None:
+    kind = body.get("object")
+    cls: type[ChatCompletion | CreateEmbeddingResponse]
+    if kind == "chat.completion":
+        cls = ChatCompletion
+    elif kind == "list" and isinstance(body.get("data"), list):
+        cls = CreateEmbeddingResponse
+    else:
+        return None
+    try:
+        return converter.structure(body, cls)
+    except (cattrs.BaseValidationError, ValueError, TypeError, KeyError):
+        return None  # chat_completion() / embeddings() say what is wrong
+
+
+def complete_item(item: BatchResultItem) -> None:
+    """Fill what a new item leaves out: its status (succeeded when a result or response is
+    given, failed when an error is, missing when neither is), ``response`` from ``result``,
+    and ``result`` from the response of a succeeded item."""
+    if item.status is None:
+        if item.result is not None or item.response is not None:
+            status = BatchResultStatus.SUCCEEDED
+        elif item.error is not None:
+            status = BatchResultStatus.FAILED
+        else:
+            status = BatchResultStatus.MISSING
+        object.__setattr__(item, "status", status)
+    if item.response is None and item.result is not None:
+        object.__setattr__(item, "response", converter.unstructure(item.result))
+    elif (
+        item.result is None
+        and item.response is not None
+        and item.status in (BatchResultStatus.SUCCEEDED, BatchResultStatus.STRAY)
+    ):
+        object.__setattr__(item, "result", _typed_body(item.response))

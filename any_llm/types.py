@@ -8,10 +8,12 @@ OpenAI's JSON and the any-llm documentation), plus ``provider`` and the provider
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterator, Sequence
-from typing import Any, overload
+from collections.abc import Iterable, Iterator
+from typing import Any, Literal, TypeVar
 
 import attrs
+
+_M = TypeVar("_M", bound="_OpenAIShaped")
 
 __all__ = [
     "Batch",
@@ -84,8 +86,52 @@ _TERMINAL = frozenset(
 )
 
 
+def _status(value: BatchStatus | str) -> BatchStatus:
+    if isinstance(value, BatchStatus):
+        return value
+    try:
+        return BatchStatus(value)
+    except ValueError:
+        return BatchStatus.UNKNOWN
+
+
+class _OpenAIShaped:
+    """The pydantic-style (de)serialization of openai's models, done by our one converter."""
+
+    __slots__ = ()
+
+    def model_dump(
+        self, *, mode: Literal["python", "json"] | str = "python", exclude_none: bool = False
+    ) -> dict[str, Any]:
+        """The record as OpenAI-shaped JSON (a dict of JSON values, in either ``mode``)."""
+        from any_llm._converter import dump
+
+        return dump(self, exclude_none=exclude_none)
+
+    def model_dump_json(self, *, indent: int | None = None, exclude_none: bool = False) -> str:
+        """``model_dump()`` as JSON text (compact, as pydantic writes it, unless ``indent``)."""
+        from any_llm._converter import dump_json
+
+        return dump_json(self, indent=indent, exclude_none=exclude_none)
+
+    @classmethod
+    def model_validate(cls: type[_M], obj: Any) -> _M:
+        """The record from OpenAI-shaped JSON: a dict, or an object with ``model_dump()``
+        (openai's own models); raises ``ValueError`` for a wrong shape."""
+        from any_llm._converter import validate
+
+        return validate(obj, cls)
+
+    @classmethod
+    def model_validate_json(cls: type[_M], data: str | bytes) -> _M:
+        """``model_validate`` of JSON text."""
+        from any_llm._json import loads
+
+        return cls.model_validate(loads(data))
+
+
 @attrs.frozen(kw_only=True)
-class BatchRequestCounts:
+class BatchRequestCounts(_OpenAIShaped):
     """How many requests the batch holds, and how many completed or failed so far."""
 
     total: int = 0
@@ -137,13 +183,23 @@ class BatchUsage:
 
 
 @attrs.frozen(kw_only=True)
-class Batch:
-    """A batch job, shaped like OpenAI's Batch object, on any provider."""
+class Batch(_OpenAIShaped):
+    """A batch job, shaped like OpenAI's Batch object, on any provider.
+
+    It can be built from OpenAI's fields alone (``Batch(id=..., status="completed", ...)``,
+    ``Batch.model_validate(openai_batch)``): ``provider`` is then ``"openai"`` and
+    ``provider_status`` the status as given. ``model_dump()`` gives OpenAI's fields plus
+    ``provider``, ``provider_status`` and ``idempotency_key``, which openai's own
+    ``Batch.model_validate`` keeps as extra fields.
+    """
 
     id: str
-    provider: str
-    status: BatchStatus
-    provider_status: str
+    status: BatchStatus = attrs.field(converter=_status)
+    provider: str = "openai"
+    provider_status: str = attrs.field(
+        default=attrs.Factory(lambda self: self.status.value, takes_self=True)
+    )
+    """The provider's own status string, before normalisation into ``status``."""
     endpoint: str = ""
     completion_window: str = "24h"
     input_file_id: str | None = None
@@ -161,9 +217,15 @@ class Batch:
     cancelled_at: int | None = None
     request_counts: BatchRequestCounts = attrs.field(factory=BatchRequestCounts)
     metadata: dict[str, str] | None = None
+    """The metadata the user gave, without the idempotency key any_llm stamps on every batch
+    (that is ``idempotency_key``); None when the user gave none."""
     model: str | None = None
     usage: BatchUsage | None = None
     object: str = "batch"
+    idempotency_key: str | None = None
+    """The key any_llm stamped on the batch when it created it (the ``idempotency_key`` of
+    ``create_batch``, or a random one); None for a batch any_llm did not create, or on a
+    provider whose batches cannot carry it (Anthropic, Together)."""
 
     @property
     def is_terminal(self) -> bool:
@@ -171,27 +233,36 @@ class Batch:
         return self.status.is_terminal
 
 
-@attrs.frozen(kw_only=True)
-class BatchPage(Sequence[Batch]):
-    """One page of ``list_batches``: a sequence of batches plus the cursor to the next page."""
+class BatchPage(list[Batch]):
+    """One page of ``list_batches``: a ``list`` of batches (compared, added, sliced and
+    measured as lists are) that also carries ``has_more`` and ``next_cursor``."""
 
-    data: tuple[Batch, ...] = ()
-    has_more: bool = False
-    next_cursor: str | None = None
+    has_more: bool
+    """True when the provider has more batches after this page."""
+    next_cursor: str | None
     """Pass as ``after=`` to get the next page; ``None`` when this is the last page."""
 
-    @overload
-    def __getitem__(self, index: int) -> Batch: ...
-    @overload
-    def __getitem__(self, index: slice) -> Sequence[Batch]: ...
-    def __getitem__(self, index: int | slice) -> Batch | Sequence[Batch]:
-        return self.data[index]
+    def __init__(
+        self,
+        data: Iterable[Batch] = (),
+        *,
+        has_more: bool = False,
+        next_cursor: str | None = None,
+    ) -> None:
+        super().__init__(data)
+        self.has_more = has_more
+        self.next_cursor = next_cursor
 
-    def __len__(self) -> int:
-        return len(self.data)
+    @property
+    def data(self) -> list[Batch]:
+        """The batches as a plain list (as the ``data`` of OpenAI's list page)."""
+        return list(self)
 
-    def __iter__(self) -> Iterator[Batch]:
-        return iter(self.data)
+    def __repr__(self) -> str:
+        return (
+            f"BatchPage({list.__repr__(self)}, has_more={self.has_more!r}, "
+            f"next_cursor={self.next_cursor!r})"
+        )
 
 
 class BatchResultStatus(str, enum.Enum):
@@ -213,12 +284,21 @@ class BatchResultStatus(str, enum.Enum):
         return self.value
 
 
+UNKNOWN_CODE = "unknown"
+"""``BatchResultError.code`` where the provider gives no code."""
+
+
+def _code(value: str | None) -> str:
+    return UNKNOWN_CODE if value is None else value
+
+
 @attrs.frozen(kw_only=True)
 class BatchResultError:
     """Why one request did not succeed."""
 
     message: str
-    code: str | None = None
+    code: str = attrs.field(default=UNKNOWN_CODE, converter=_code)
+    """The provider's error code; ``"unknown"`` where it gives none (never None)."""
     type: str | None = None
     param: str | None = None
     status_code: int | None = None
@@ -292,25 +372,56 @@ class CreateEmbeddingResponse:
     object: str = "list"
 
 
+_RETURNED = frozenset({BatchResultStatus.SUCCEEDED, BatchResultStatus.FAILED})
+
+
 @attrs.frozen(kw_only=True)
 class BatchResultItem:
     """The outcome of one input request, matched by ``custom_id``.
 
     Exactly one of ``response`` (status ``succeeded``: the OpenAI-shaped response body) or
-    ``error`` (every other status) is set.
+    ``error`` (every other status) is set. ``result`` is that response typed: a
+    ``ChatCompletion`` or a ``CreateEmbeddingResponse`` (None for an item that did not succeed,
+    or for another kind of body, or one without that object's shape: ``chat_completion()``
+    then says why).
+
+    Built by hand, any-llm's arguments suffice: ``BatchResultItem(custom_id=..., result=...)``
+    or ``(custom_id=..., error=...)``; ``status`` is then inferred (``succeeded`` when a
+    result or response is given, ``failed`` when an error is, ``missing`` when neither is),
+    and ``response`` is the body of ``result``.
     """
 
     custom_id: str
-    status: BatchResultStatus
-    response: dict[str, Any] | None = None
+    result: ChatCompletion | CreateEmbeddingResponse | None = attrs.field(
+        default=None, eq=False, repr=False
+    )
+    """The typed response of a succeeded item (derived from ``response``, so left out of
+    comparisons, reprs and ``converter.unstructure``)."""
     error: BatchResultError | None = None
+    status: BatchResultStatus = attrs.field(
+        default=None, converter=attrs.converters.optional(BatchResultStatus)
+    )
+    """Inferred when not given (see above)."""
+    response: dict[str, Any] | None = None
     status_code: int | None = None
     request_id: str | None = None
+
+    def __attrs_post_init__(self) -> None:
+        from any_llm._converter import complete_item
+
+        complete_item(self)
 
     @property
     def succeeded(self) -> bool:
         """True when the request produced a response."""
         return self.status is BatchResultStatus.SUCCEEDED
+
+    @property
+    def returned(self) -> bool:
+        """True when the provider returned a line for this request (succeeded or failed);
+        False for the ones any_llm reports on its behalf (cancelled, expired, missing) and for
+        strays."""
+        return self.status in _RETURNED
 
     def chat_completion(self) -> ChatCompletion:
         """The response as a typed ``ChatCompletion`` (raises ``ValueError`` if it is not one)."""
@@ -327,13 +438,30 @@ class BatchResultItem:
 
 @attrs.frozen(kw_only=True)
 class BatchResult:
-    """Every request of a batch, once: ``results`` in input order, with counts by status."""
+    """Every request of a batch, once, with counts by status.
 
-    batch: Batch
-    results: list[BatchResultItem]
+    ``results`` holds the items the provider returned, in the order the provider returned
+    them (output file, then error file, for OpenAI's protocol), then the requests it
+    returned nothing for (cancelled, expired or missing), in input order. It is not input
+    order: match items by ``custom_id``.
+
+    any-llm's view, only what the provider returned, is ``returned``. Built by hand,
+    ``BatchResult(results=[...])`` suffices (``batch`` is then None).
+    """
+
+    results: list[BatchResultItem] = attrs.field(factory=list)
+    batch: Batch | None = None
+    """The batch the results are of (None only for a result built by hand without one)."""
     strays: list[BatchResultItem] = attrs.field(factory=list)
     """Lines the provider returned for custom_ids the input does not hold (status
     ``stray``): kept apart, never counted among ``results``."""
+
+    @property
+    def returned(self) -> list[BatchResultItem]:
+        """Only the items the provider returned a line for (succeeded or failed), in its
+        order: what any-llm's ``results`` holds, without the cancelled, expired and missing
+        items any_llm adds and without ``strays``."""
+        return [r for r in self.results if r.returned]
 
     @property
     def succeeded(self) -> list[BatchResultItem]:

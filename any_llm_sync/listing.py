@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 
-from any_llm._providers import IDEMPOTENCY_KEY, IDEMPOTENCY_PAGES, CreateLookup, oldest_first
+from any_llm._providers import IDEMPOTENCY_PAGES, CreateLookup, oldest_first
 from any_llm.types import Batch
 
 from .adapters.base import BatchAdapter
@@ -59,11 +59,12 @@ def iter_listed(
 def find_stamped(
     adapter: BatchAdapter, idempotency_key: str, *, pages: int | None = IDEMPOTENCY_PAGES
 ) -> CreateLookup:
-    """The batches whose metadata carries ``idempotency_key`` (``any_llm_idempotency_key``),
-    among the newest ``pages`` pages of the list (every page when None)."""
+    """The batches stamped with ``idempotency_key`` (``Batch.idempotency_key``, read from the
+    stamp in their metadata or name), among the newest ``pages`` pages of the list (every page
+    when None)."""
     ours = [
         batch
         for batch in iter_listed(adapter, max_pages=pages)
-        if batch.metadata and batch.metadata.get(IDEMPOTENCY_KEY) == idempotency_key
+        if batch.idempotency_key == idempotency_key
     ]
     return CreateLookup(ours=oldest_first(ours))

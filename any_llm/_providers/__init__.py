@@ -6,7 +6,7 @@ import importlib
 import re
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
@@ -22,6 +22,24 @@ IDEMPOTENCY_KEY = "any_llm_idempotency_key"
 what its first, ambiguous attempt made."""
 IDEMPOTENCY_PAGES = 3
 """Pages of the newest batches searched for that key before a create is retried."""
+
+
+def unstamp(record: dict[str, Any]) -> dict[str, Any]:
+    """A Batch record (the dict the converter structures) with the idempotency key moved from
+    its ``metadata`` to ``idempotency_key``, so that the metadata is what the user wrote.
+
+    Metadata that held only the key becomes None, as for a batch created without metadata
+    (any_llm sends the key alone then). A key already in ``idempotency_key`` wins.
+    """
+    metadata = record.get("metadata")
+    if not isinstance(metadata, dict) or IDEMPOTENCY_KEY not in metadata:
+        return record
+    out = dict(record)
+    rest = {k: v for k, v in metadata.items() if k != IDEMPOTENCY_KEY}
+    out["metadata"] = rest or None
+    if out.get("idempotency_key") is None:
+        out["idempotency_key"] = metadata[IDEMPOTENCY_KEY]
+    return out
 
 
 def marked_filename(name: str, idempotency_key: str) -> str:

@@ -44,7 +44,7 @@ from any_llm.types import (
     LLMProvider,
 )
 
-from . import IDEMPOTENCY_KEY, ProviderSpec
+from . import ProviderSpec
 from .openai import load_result_line
 
 logger = logging.getLogger("any_llm")
@@ -589,7 +589,9 @@ def file_path(file_name: object, field: str = "file name") -> str:
     )
 
 
-_STAMP = re.compile(r"any-llm-([0-9a-f]{32})")
+# What ``display_name`` writes: the stamp alone, or "<name> [<stamp>]"; a key as _args allows.
+_STAMP_ALONE = re.compile(r"any-llm-([A-Za-z0-9_-]{1,64})")
+_STAMP_AFTER_NAME = re.compile(r"(.*) \[any-llm-([A-Za-z0-9_-]{1,64})\]", re.DOTALL)
 
 
 def display_name(idempotency_key: str, requested: Any) -> str:
@@ -603,6 +605,18 @@ def display_name(idempotency_key: str, requested: Any) -> str:
     if len(name) > MAX_DISPLAY_NAME:
         raise ValueError(f"display_name must be at most {MAX_DISPLAY_NAME - 50} characters")
     return name
+
+
+def split_display_name(display: str) -> tuple[str | None, str | None]:
+    """A batch's display name → (the name the user gave, the idempotency key of the stamp):
+    the inverse of ``display_name``. A name without a stamp is all the user's."""
+    alone = _STAMP_ALONE.fullmatch(display)
+    if alone is not None:
+        return None, alone.group(1)
+    after = _STAMP_AFTER_NAME.fullmatch(display)
+    if after is not None:
+        return after.group(1), after.group(2)
+    return display, None
 
 
 def _batch_fields(display: str, priority: Any) -> dict[str, Any]:
@@ -741,11 +755,11 @@ def batch_to_record(data: Any) -> dict[str, Any]:
         record["model"] = model.removeprefix("models/")
     display = meta.get("displayName")
     if isinstance(display, str):
-        metadata = {"display_name": display}
-        stamps = _STAMP.findall(display)
-        if stamps:
-            metadata[IDEMPOTENCY_KEY] = stamps[-1]
-        record["metadata"] = metadata
+        user_name, key = split_display_name(display)
+        record["idempotency_key"] = key
+        # The metadata is the display name the user gave; None when any_llm's stamp was all
+        # of it (create_batch without display_name).
+        record["metadata"] = {"display_name": user_name} if user_name is not None else None
     source = _dict(meta.get("inputConfig"))
     output = batch_output(data)
     if isinstance(source.get("fileName"), str):

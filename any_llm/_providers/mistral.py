@@ -41,7 +41,7 @@ from any_llm.types import (
     LLMProvider,
 )
 
-from . import IDEMPOTENCY_KEY, ProviderSpec, WindowRange, openai
+from . import IDEMPOTENCY_KEY, ProviderSpec, WindowRange, openai, unstamp
 from .openai import auth_headers as auth_headers  # Bearer, as OpenAI's
 from .openai import has_idempotency_key as has_idempotency_key  # job metadata, as OpenAI's
 from .openai import input_custom_id as input_custom_id  # the same line shape
@@ -626,7 +626,7 @@ def batch_to_record(data: Any, *, completion_window: str | None = None) -> dict[
     finished = _unix(data.get("completed_at"))
     if stamp is not None and finished is not None:
         record[stamp] = finished
-    return record
+    return unstamp(record)
 
 
 # listing: page numbers behind an opaque cursor

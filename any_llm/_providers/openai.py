@@ -26,7 +26,7 @@ from any_llm.types import (
     LLMProvider,
 )
 
-from . import IDEMPOTENCY_KEY, ProviderSpec, has_marker
+from . import IDEMPOTENCY_KEY, ProviderSpec, has_marker, unstamp
 
 logger = logging.getLogger("any_llm")
 
@@ -131,7 +131,7 @@ def create_body(
 
 def has_idempotency_key(batch: Batch, idempotency_key: str) -> bool:
     """True when ``batch`` was created with ``idempotency_key``."""
-    return batch.metadata is not None and batch.metadata.get(IDEMPOTENCY_KEY) == idempotency_key
+    return batch.idempotency_key == idempotency_key
 
 
 def _without_nulls(data: dict[str, Any]) -> dict[str, Any]:
@@ -244,7 +244,7 @@ def batch_to_record(data: Any, *, provider: str = PROVIDER) -> dict[str, Any]:
             record["errors"] = errors
     if "metadata" in record:
         record["metadata"] = _metadata_record(record["metadata"])
-    return record
+    return unstamp(record)
 
 
 def input_custom_id(line: bytes) -> str | None:

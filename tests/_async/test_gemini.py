@@ -183,7 +183,8 @@ async def test_rich_batch_end_to_end(
     assert batch.model == MODEL
     assert batch.completion_window == "48h"
     assert batch.expires_at == batch.created_at + 48 * 3600
-    assert batch.metadata is not None and len(batch.metadata["any_llm_idempotency_key"]) == 32
+    assert batch.metadata is None  # only the stamp was there: no display_name given
+    assert batch.idempotency_key is not None and len(batch.idempotency_key) == 32
     creates = [r for r in emu.requests() if r["path"].endswith(":batchGenerateContent")]
     assert [r["path"] for r in creates] == [f"/gemini/v1beta/models/{MODEL}:batchGenerateContent"]
     uploads = [r for r in emu.requests() if r["path"] == "/gemini/upload/v1beta/files"]
@@ -536,8 +537,8 @@ async def test_metadata_and_unknown_options_are_refused(emu: Emulator, tmp_path:
         priority=5,
         **common(emu),
     )
-    assert batch.metadata is not None
-    assert batch.metadata["display_name"].startswith("nightly [any-llm-")
+    assert batch.metadata == {"display_name": "nightly"}  # the stamp is idempotency_key
+    assert batch.idempotency_key is not None
     assert [b["id"] for b in emu.batches()] == [batch.id.removeprefix("batches/")]
 
 
@@ -568,7 +569,7 @@ async def test_ambiguous_create_failure_creates_exactly_one_batch(
         ("POST", create),
         ("GET", "/gemini/v1beta/batches"),  # the batch exists: no second create
     ]
-    assert batch.metadata is not None and batch.metadata["display_name"].startswith("once [")
+    assert batch.metadata == {"display_name": "once"}
 
 
 async def test_retries_and_errors_speak_google(emu: Emulator, tmp_path: Path) -> None:

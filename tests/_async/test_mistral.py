@@ -157,8 +157,8 @@ async def test_chat_batch_end_to_end(emu: Emulator, tmp_path: Path, staging: Pat
     assert batch.model == MODEL and batch.endpoint == CHAT
     assert batch.completion_window == "24h"
     assert batch.expires_at == batch.created_at + 24 * 3600
-    assert batch.metadata is not None and batch.metadata["job"] == "nightly"
-    assert len(batch.metadata["any_llm_idempotency_key"]) == 32
+    assert batch.metadata == {"job": "nightly"}  # as written: the stamp is idempotency_key
+    assert batch.idempotency_key is not None and len(batch.idempotency_key) == 32
     assert leftovers(staging) == []  # the translated file was removed after the create
 
     stored = emu.store.file_path(batch.input_file_id or "")
@@ -414,9 +414,7 @@ async def test_ambiguous_create_failure_creates_exactly_one_job(
     lookup = [
         r for r in emu.requests() if (r["method"], r["path"]) == ("GET", "/mistral/v1/batch/jobs")
     ]
-    assert (
-        lookup[0]["query"]["any_llm_idempotency_key"] == batch.metadata["any_llm_idempotency_key"]
-    )
+    assert lookup[0]["query"]["any_llm_idempotency_key"] == batch.idempotency_key
 
 
 async def test_429_and_5xx_are_retried(emu: Emulator, tmp_path: Path) -> None:

@@ -35,9 +35,8 @@ def test_module_functions_run_a_batch_end_to_end(emu: Emulator, tmp_path: Path) 
     assert batch.provider == "openai"
     assert batch.status is BatchStatus.VALIDATING
     assert batch.provider_status == "validating"
-    assert batch.metadata is not None
-    assert batch.metadata["job"] == "nightly"
-    assert len(batch.metadata["any_llm_idempotency_key"]) == 32
+    assert batch.metadata == {"job": "nightly"}  # as written: the stamp is idempotency_key
+    assert batch.idempotency_key is not None and len(batch.idempotency_key) == 32
     assert batch.endpoint == CHAT
 
     stored = [f for f in emu.files() if f["id"] == batch.input_file_id]

@@ -186,7 +186,7 @@ class AsyncMistralAdapter:
                 if rest == len(ids) and found.has_more:
                     return await self._list_page(page + 1, size)
                 return BatchPage(
-                    data=found.data[rest:], has_more=found.has_more, next_cursor=found.next_cursor
+                    found[rest:], has_more=found.has_more, next_cursor=found.next_cursor
                 )
             if not found.has_more:
                 raise ConfigurationError(

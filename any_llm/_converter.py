@@ -158,7 +158,8 @@ def complete_item(item: BatchResultItem) -> None:
     """Fill what a new item leaves out: its status (succeeded when a result or response is
     given, failed when an error is, missing when neither is), ``response`` from ``result``,
     and ``result`` from the response of a succeeded item."""
-    if item.status is None:
+    given: BatchResultStatus | None = item.status  # None when the caller gave none
+    if given is None:
         if item.result is not None or item.response is not None:
             status = BatchResultStatus.SUCCEEDED
         elif item.error is not None:

@@ -10,8 +10,8 @@ import pytest
 
 from any_llm._converter import structure
 from any_llm._jsonl import TranslationError
-from any_llm._providers import IDEMPOTENCY_KEY, get_spec
 from any_llm._providers import gemini as wire
+from any_llm._providers import get_spec
 from any_llm.errors import ConfigurationError, InputFileError
 from any_llm.types import Batch, BatchResultStatus, BatchStatus, LLMProvider
 

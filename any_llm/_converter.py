@@ -16,7 +16,6 @@ from any_llm.errors import APIResponseValidationError
 from any_llm.types import (
     Batch,
     BatchResultItem,
-    BatchResultStatus,
     BatchStatus,
     ChatCompletion,
     CreateEmbeddingResponse,
@@ -42,7 +41,9 @@ def make_converter() -> cattrs.Converter:
     # ``result`` is ``response`` typed: written once, as ``response``.
     conv.register_unstructure_hook(
         BatchResultItem,
-        make_dict_unstructure_fn(BatchResultItem, conv, result=override(omit=True)),
+        make_dict_unstructure_fn(
+            BatchResultItem, conv, _result=override(omit=True), _typed=override(omit=True)
+        ),
     )
     return conv
 
@@ -139,7 +140,9 @@ def validate(obj: Any, cls: type[T]) -> T:
         raise ValueError(f"{cls.__name__}.model_validate: {exc}") from exc
 
 
-def _typed_body(body: dict[str, Any]) -> ChatCompletion | CreateEmbeddingResponse | None:
+def typed_body(body: dict[str, Any]) -> ChatCompletion | CreateEmbeddingResponse | None:
+    """A succeeded response body as the typed record its ``object`` names; None for another
+    kind of body or one without that record's shape."""
     kind = body.get("object")
     cls: type[ChatCompletion | CreateEmbeddingResponse]
     if kind == "chat.completion":
@@ -152,26 +155,3 @@ def _typed_body(body: dict[str, Any]) -> ChatCompletion | CreateEmbeddingRespons
         return converter.structure(body, cls)
     except (cattrs.BaseValidationError, ValueError, TypeError, KeyError):
         return None  # chat_completion() / embeddings() say what is wrong
-
-
-def complete_item(item: BatchResultItem) -> None:
-    """Fill what a new item leaves out: its status (succeeded when a result or response is
-    given, failed when an error is, missing when neither is), ``response`` from ``result``,
-    and ``result`` from the response of a succeeded item."""
-    given: BatchResultStatus | None = item.status  # None when the caller gave none
-    if given is None:
-        if item.result is not None or item.response is not None:
-            status = BatchResultStatus.SUCCEEDED
-        elif item.error is not None:
-            status = BatchResultStatus.FAILED
-        else:
-            status = BatchResultStatus.MISSING
-        object.__setattr__(item, "status", status)
-    if item.response is None and item.result is not None:
-        object.__setattr__(item, "response", converter.unstructure(item.result))
-    elif (
-        item.result is None
-        and item.response is not None
-        and item.status in (BatchResultStatus.SUCCEEDED, BatchResultStatus.STRAY)
-    ):
-        object.__setattr__(item, "result", _typed_body(item.response))

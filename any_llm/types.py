@@ -373,6 +373,7 @@ class CreateEmbeddingResponse:
 
 
 _RETURNED = frozenset({BatchResultStatus.SUCCEEDED, BatchResultStatus.FAILED})
+_HAS_BODY = frozenset({BatchResultStatus.SUCCEEDED, BatchResultStatus.STRAY})
 
 
 @attrs.frozen(kw_only=True)
@@ -392,11 +393,9 @@ class BatchResultItem:
     """
 
     custom_id: str
-    result: ChatCompletion | CreateEmbeddingResponse | None = attrs.field(
-        default=None, eq=False, repr=False
+    _result: ChatCompletion | CreateEmbeddingResponse | None = attrs.field(
+        default=None, alias="result", eq=False, repr=False
     )
-    """The typed response of a succeeded item (derived from ``response``, so left out of
-    comparisons, reprs and ``converter.unstructure``)."""
     error: BatchResultError | None = None
     status: BatchResultStatus = attrs.field(
         default=None, converter=attrs.converters.optional(BatchResultStatus)
@@ -405,11 +404,40 @@ class BatchResultItem:
     response: dict[str, Any] | None = None
     status_code: int | None = None
     request_id: str | None = None
+    _typed: bool = attrs.field(default=False, init=False, eq=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
-        from any_llm._converter import complete_item
+        given: BatchResultStatus | None = self.status  # None when the caller gave none
+        if given is None:
+            if self._result is not None or self.response is not None:
+                given = BatchResultStatus.SUCCEEDED
+            elif self.error is not None:
+                given = BatchResultStatus.FAILED
+            else:
+                given = BatchResultStatus.MISSING
+            object.__setattr__(self, "status", given)
+        if self._result is not None:
+            object.__setattr__(self, "_typed", True)
+            if self.response is None:
+                from any_llm._converter import converter
 
-        complete_item(self)
+                object.__setattr__(self, "response", converter.unstructure(self._result))
+
+    @property
+    def result(self) -> ChatCompletion | CreateEmbeddingResponse | None:
+        """The response of a succeeded item, typed: a ``ChatCompletion`` or a
+        ``CreateEmbeddingResponse``; None otherwise, or for a body of another kind or shape
+        (``chat_completion()`` / ``embeddings()`` then say why). Built on first use; left out
+        of comparisons, reprs and ``converter.unstructure`` (``response`` is the same body)."""
+        if not self._typed:
+            from any_llm._converter import typed_body
+
+            typed = None
+            if self.response is not None and self.status in _HAS_BODY:
+                typed = typed_body(self.response)
+            object.__setattr__(self, "_result", typed)
+            object.__setattr__(self, "_typed", True)
+        return self._result
 
     @property
     def succeeded(self) -> bool:

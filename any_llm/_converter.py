@@ -140,6 +140,16 @@ def validate(obj: Any, cls: type[T]) -> T:
         raise ValueError(f"{cls.__name__}.model_validate: {exc}") from exc
 
 
+def body_of(result: Any) -> dict[str, Any]:
+    """The JSON body of a typed result given to ``BatchResultItem(result=...)``: one of our
+    records, or a pydantic model (openai's ``ChatCompletion``) through its ``model_dump``."""
+    dump = getattr(result, "model_dump", None)
+    body = dump(mode="json") if callable(dump) else converter.unstructure(result)
+    if not isinstance(body, dict):
+        raise TypeError(f"result must be a chat completion or embeddings, got {result!r}")
+    return body
+
+
 def typed_body(body: dict[str, Any]) -> ChatCompletion | CreateEmbeddingResponse | None:
     """A succeeded response body as the typed record its ``object`` names; None for another
     kind of body or one without that record's shape."""

@@ -30,6 +30,7 @@ __all__ = [
     "ChatCompletion",
     "ChatCompletionChoice",
     "ChatCompletionMessage",
+    "Choice",
     "CompletionUsage",
     "CreateEmbeddingResponse",
     "Embedding",
@@ -333,6 +334,10 @@ class ChatCompletionChoice:
     finish_reason: str | None = None
 
 
+Choice = ChatCompletionChoice
+"""any-llm's (and openai's) name for one choice of a chat completion."""
+
+
 @attrs.frozen(kw_only=True)
 class ChatCompletion:
     """An OpenAI-shaped ``chat.completion`` body."""
@@ -389,7 +394,8 @@ class BatchResultItem:
     Built by hand, any-llm's arguments suffice: ``BatchResultItem(custom_id=..., result=...)``
     or ``(custom_id=..., error=...)``; ``status`` is then inferred (``succeeded`` when a
     result or response is given, ``failed`` when an error is, ``missing`` when neither is),
-    and ``response`` is the body of ``result``.
+    and ``response`` is the body of ``result`` (ours, or a pydantic model such as openai's
+    ``ChatCompletion``, which ``result`` then stays).
     """
 
     custom_id: str
@@ -419,9 +425,9 @@ class BatchResultItem:
         if self._result is not None:
             object.__setattr__(self, "_typed", True)
             if self.response is None:
-                from any_llm._converter import converter
+                from any_llm._converter import body_of
 
-                object.__setattr__(self, "response", converter.unstructure(self._result))
+                object.__setattr__(self, "response", body_of(self._result))
 
     @property
     def result(self) -> ChatCompletion | CreateEmbeddingResponse | None:

@@ -5,7 +5,7 @@ any-llm's arguments, and the idempotency stamp is not part of the user's metadat
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, cast
 
 import openai.types
 import pytest
@@ -377,3 +377,23 @@ def test_gemini_display_names_split_into_name_and_key(
     batch = converter.structure(gemini.batch_to_record(operation), Batch)
     expected = {"display_name": user_name} if user_name is not None else None
     assert (batch.metadata, batch.idempotency_key) == (expected, key)
+
+
+def test_an_item_takes_openais_chat_completion_as_its_result() -> None:
+    from openai.types.chat import ChatCompletion as OpenAIChatCompletion
+
+    theirs = OpenAIChatCompletion.model_validate(LINE["response"]["body"])
+    item = BatchResultItem(custom_id="a", result=theirs)  # type: ignore[arg-type]
+    assert item.status is BatchResultStatus.SUCCEEDED
+    assert cast(object, item.result) is theirs  # kept as given (typed as ours)
+    assert item.response == theirs.model_dump(mode="json")
+    assert item.chat_completion().choices[0].message.content == "hi"
+
+
+def test_anyllms_choice_name_builds_our_completion() -> None:
+    from any_llm.types import Choice
+
+    completion = ChatCompletion(
+        id="c", model="m", choices=[Choice(index=0, finish_reason="stop")], object="chat.completion"
+    )
+    assert BatchResultItem(custom_id="a", result=completion).result is completion

@@ -21,7 +21,11 @@ from urllib.parse import quote
 from any_llm import _json
 from any_llm._jsonl import stat_regular_file
 from any_llm._providers import IDEMPOTENCY_KEY, ProviderSpec
-from any_llm.errors import APIResponseValidationError, ConfigurationError
+from any_llm.errors import (
+    APIResponseValidationError,
+    ConfigurationError,
+    UnsupportedParameterError,
+)
 from any_llm.types import Batch
 
 # ids as URL path segments
@@ -186,8 +190,10 @@ def check_metadata(provider: str, metadata: object, max_pairs: int) -> None:
             f"{type(metadata).__name__}"
         )
     if max_pairs == 0:
-        raise ConfigurationError(
-            f"{provider}: batches carry no metadata on this provider; leave metadata= unset"
+        raise UnsupportedParameterError(
+            f"{provider}: batches carry no metadata on this provider; leave metadata= unset",
+            parameter_name="metadata",
+            provider=provider,
         )
     if len(metadata) > max_pairs:
         raise ConfigurationError(

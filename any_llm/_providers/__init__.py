@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import attrs
 
 from any_llm._jsonl import InputLimits, InputSummary
-from any_llm.errors import ConfigurationError, UnsupportedProviderError
+from any_llm.errors import ConfigurationError
 from any_llm.types import Batch, LLMProvider
 
 if TYPE_CHECKING:
@@ -154,14 +154,17 @@ _SPECS: dict[LLMProvider, ProviderSpec] = {}
 
 
 def get_spec(provider: str | LLMProvider) -> ProviderSpec:
-    """The spec of ``provider``; an unknown name raises UnsupportedProviderError."""
+    """The spec of ``provider`` (a name is trimmed and matched case-insensitively).
+
+    A provider known to any-llm that runs no batches here raises BatchNotSupportedError (also
+    a NotImplementedError); any other unknown name raises UnsupportedProviderError.
+    """
     try:
-        key = LLMProvider(provider.lower() if isinstance(provider, str) else provider)
+        key = LLMProvider(provider.strip().lower() if isinstance(provider, str) else provider)
     except ValueError:
-        supported = ", ".join(p.value for p in LLMProvider)
-        raise UnsupportedProviderError(
-            f"unknown provider {provider!r}; supported providers: {supported}"
-        ) from None
+        from any_llm._catalog import unsupported_provider
+
+        raise unsupported_provider(provider) from None
     spec = _SPECS.get(key)
     if spec is None:
         # Each provider's module is imported on first use only.

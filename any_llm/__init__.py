@@ -72,6 +72,7 @@ _ERRORS = (
     "InputFileError",
     "InsufficientFundsError",
     "InternalServerError",
+    "InvalidArgumentError",
     "InvalidRequestError",
     "MissingApiKeyError",
     "NotFoundError",
@@ -211,6 +212,9 @@ if TYPE_CHECKING:
     )
     from any_llm.errors import (
         InternalServerError as InternalServerError,
+    )
+    from any_llm.errors import (
+        InvalidArgumentError as InvalidArgumentError,
     )
     from any_llm.errors import (
         InvalidRequestError as InvalidRequestError,

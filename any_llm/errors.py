@@ -39,6 +39,7 @@ __all__ = [
     "InputFileError",
     "InsufficientFundsError",
     "InternalServerError",
+    "InvalidArgumentError",
     "InvalidRequestError",
     "MissingApiKeyError",
     "NotFoundError",
@@ -90,8 +91,20 @@ class AnyLLMError(Exception):
         return self.__cause__
 
 
+class InvalidRequestError(AnyLLMError):
+    """The request is invalid: refused by the provider (HTTP 400 and 422: ``BadRequestError``,
+    ``UnprocessableEntityError``) or, before anything was sent, by any_llm
+    (``InvalidArgumentError``, ``InputFileError``). any-llm's ``InvalidRequestError``."""
+
+
 class ConfigurationError(AnyLLMError):
     """The call cannot be made as configured (missing key, bad argument, unknown provider)."""
+
+
+class InvalidArgumentError(ConfigurationError, InvalidRequestError):
+    """An argument's value cannot be sent as given (a bad id, metadata, path, header, URL, page
+    size); nothing was sent. Also an ``InvalidRequestError``: where any-llm would send it and
+    get the provider's HTTP 400, any_llm refuses it first."""
 
 
 class MissingApiKeyError(ConfigurationError):
@@ -144,7 +157,7 @@ class ClientClosedError(ConfigurationError):
     later call raises this, and nothing reopens its connections. Create a new client."""
 
 
-class InputFileError(AnyLLMError):
+class InputFileError(InvalidRequestError):
     """The JSONL input file is missing, unreadable or invalid; nothing was sent.
 
     ``path`` and ``line`` (1-based, ``None`` for whole-file problems) say where, ``custom_id``
@@ -256,23 +269,18 @@ def _text(value: object) -> str | None:
     return str(value)
 
 
-class InvalidRequestError(APIStatusError):
-    """The provider refused the request as invalid (HTTP 400, 422): any-llm's
-    ``InvalidRequestError``."""
+class BadRequestError(APIStatusError, InvalidRequestError):
+    """HTTP 400."""
 
 
-class ContextLengthExceededError(InvalidRequestError):
+class ContextLengthExceededError(BadRequestError):
     """any-llm's name for a prompt too long for the model. Batch calls never raise it: a
     request's own failure is in its result item (``BatchResultItem.error``)."""
 
 
-class ContentFilterError(InvalidRequestError):
+class ContentFilterError(BadRequestError):
     """any-llm's name for a request blocked by a safety filter. Batch calls never raise it: a
     request's own failure is in its result item (``BatchResultItem.error``)."""
-
-
-class BadRequestError(InvalidRequestError):
-    """HTTP 400."""
 
 
 class AuthenticationError(APIStatusError):
@@ -291,7 +299,7 @@ class ConflictError(APIStatusError):
     """HTTP 409."""
 
 
-class UnprocessableEntityError(InvalidRequestError):
+class UnprocessableEntityError(APIStatusError, InvalidRequestError):
     """HTTP 422."""
 
 

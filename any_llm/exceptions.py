@@ -5,7 +5,9 @@ any-llm's ``X`` catches in a batch call, and every one is an ``AnyLLMError``:
 
 - ``AuthenticationError``: HTTP 401 and 403 (``PermissionDeniedError`` is a subclass).
 - ``RateLimitError``: HTTP 429; ``retry_after`` is in seconds (a float), not the raw header.
-- ``InvalidRequestError``: HTTP 400 and 422 (``BadRequestError``, ``UnprocessableEntityError``).
+- ``InvalidRequestError``: HTTP 400 and 422 (``BadRequestError``, ``UnprocessableEntityError``),
+  and the bad arguments and input files any_llm refuses before sending (``InvalidArgumentError``,
+  ``InputFileError``), which any-llm would have sent and seen refused.
 - ``ModelNotFoundError``: HTTP 404, our ``NotFoundError`` (in a batch call: an unknown id).
 - ``ProviderError``: connection errors, timeouts, HTTP 5xx, answers of the wrong shape.
 - ``InsufficientFundsError`` (402), ``UpstreamProviderError`` (502), ``GatewayTimeoutError``
@@ -44,6 +46,7 @@ from any_llm.errors import (
     InputFileError,
     InsufficientFundsError,
     InternalServerError,
+    InvalidArgumentError,
     InvalidRequestError,
     MissingApiKeyError,
     NotFoundError,
@@ -84,6 +87,7 @@ __all__ = [
     "InputFileError",
     "InsufficientFundsError",
     "InternalServerError",
+    "InvalidArgumentError",
     "InvalidRequestError",
     "MissingApiKeyError",
     "ModelNotFoundError",

@@ -182,6 +182,11 @@ def test_error_families_match_anyllm() -> None:
     e = any_llm.exceptions
     assert issubclass(e.PermissionDeniedError, e.AuthenticationError)  # any-llm: 401 and 403
     assert issubclass(e.BadRequestError, e.InvalidRequestError)  # 400
+    # Refused before sending what any-llm would send and see refused with a 400:
+    assert issubclass(e.InvalidArgumentError, e.InvalidRequestError)
+    assert issubclass(e.InvalidArgumentError, e.ConfigurationError)
+    assert issubclass(e.InputFileError, e.InvalidRequestError)
+    assert not issubclass(e.MissingApiKeyError, e.InvalidRequestError)
     assert issubclass(e.UnprocessableEntityError, e.InvalidRequestError)  # 422
     assert e.ModelNotFoundError is e.NotFoundError  # 404
     for cls in (e.InternalServerError, e.APIConnectionError, e.APITimeoutError):

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import attrs
 
 from any_llm._jsonl import InputLimits, InputSummary
-from any_llm.errors import ConfigurationError
+from any_llm.errors import InvalidArgumentError
 from any_llm.types import Batch, LLMProvider
 
 if TYPE_CHECKING:
@@ -89,7 +89,8 @@ class ProviderSpec:
         return self.openai_protocol is not None
 
     def check_completion_window(self, window: str) -> None:
-        """Raise ConfigurationError unless the provider accepts ``window``."""
+        """Raise InvalidArgumentError (a ConfigurationError) unless the provider accepts
+        ``window``."""
         if window in self.completion_windows:
             return
         rule = self.completion_window_range
@@ -98,7 +99,7 @@ class ProviderSpec:
         allowed = ", ".join(sorted(self.completion_windows))
         if rule is not None:
             allowed = f"{allowed}, or {rule}"
-        raise ConfigurationError(
+        raise InvalidArgumentError(
             f"{self.provider.value}: completion_window {window!r} is not accepted; "
             f"use one of: {allowed}"
         )

@@ -157,3 +157,24 @@ async def test_a_connection_error_is_a_provider_error(emu: Emulator) -> None:
         )
     assert info.value.status_code is None
     assert info.value.provider_name == "openai"
+
+
+async def test_bad_arguments_refused_before_sending_are_invalid_request_errors(
+    emu: Emulator, tmp_path: Path
+) -> None:
+    base = f"{emu.url}/v1"
+    with pytest.raises(anyllm_exceptions.InvalidRequestError, match="batch_id") as info:
+        await aretrieve_batch("openai", "../files", api_key=KEY, api_base=base)
+    assert isinstance(info.value, ConfigurationError)
+    assert info.value.status_code is None
+    path = tmp_path / "requests.jsonl"
+    path.write_text("not json\n")
+    with pytest.raises(anyllm_exceptions.InvalidRequestError) as raised:
+        await acreate_batch("openai", path, CHAT, api_key=KEY, api_base=base)
+    assert isinstance(raised.value, anyllm_exceptions.InputFileError)
+    write_requests(path, 2)
+    with pytest.raises(anyllm_exceptions.InvalidRequestError, match="completion_window"):
+        await acreate_batch(
+            "openai", path, CHAT, completion_window="1h", api_key=KEY, api_base=base
+        )
+    assert emu.requests() == []

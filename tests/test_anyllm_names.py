@@ -319,3 +319,20 @@ def test_no_warning_from_the_colon_form() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         AnyLLM.split_model_provider("gemini:gemini-2.0-flash")
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="any_llm.types is still a module: any_llm.types.batch needs it to become a package "
+    "(left to the lead, who merges the records work on types.py); drop this mark then",
+)
+def test_anyllm_types_batch_path() -> None:
+    batch_types = importlib.import_module("any_llm.types.batch")
+    for name in (
+        "Batch",
+        "BatchRequestCounts",
+        "BatchResult",
+        "BatchResultItem",
+        "BatchResultError",
+    ):
+        assert getattr(batch_types, name) is getattr(importlib.import_module("any_llm.types"), name)

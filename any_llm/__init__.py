@@ -60,17 +60,29 @@ _ERRORS = (
     "BatchError",
     "BatchFailedError",
     "BatchMayExistError",
+    "BatchNotCompleteError",
+    "BatchNotSupportedError",
     "BatchTimeoutError",
     "ClientClosedError",
     "ConfigurationError",
     "ConflictError",
+    "ContentFilterError",
+    "ContextLengthExceededError",
+    "GatewayTimeoutError",
     "InputFileError",
+    "InsufficientFundsError",
     "InternalServerError",
+    "InvalidArgumentError",
+    "InvalidRequestError",
+    "MissingApiKeyError",
     "NotFoundError",
     "PermissionDeniedError",
+    "ProviderError",
     "RateLimitError",
     "UnprocessableEntityError",
+    "UnsupportedParameterError",
     "UnsupportedProviderError",
+    "UpstreamProviderError",
 )
 
 _WHERE: dict[str, str] = {
@@ -78,6 +90,7 @@ _WHERE: dict[str, str] = {
     **dict.fromkeys(_SYNC, "any_llm_sync"),
     **dict.fromkeys(_TYPES, "any_llm.types"),
     **dict.fromkeys(_ERRORS, "any_llm.errors"),
+    "ModelNotFoundError": "any_llm.exceptions",
     "RetryConfig": "any_llm._retry",
     "converter": "any_llm._converter",
 }
@@ -165,6 +178,12 @@ if TYPE_CHECKING:
         BatchMayExistError as BatchMayExistError,
     )
     from any_llm.errors import (
+        BatchNotCompleteError as BatchNotCompleteError,
+    )
+    from any_llm.errors import (
+        BatchNotSupportedError as BatchNotSupportedError,
+    )
+    from any_llm.errors import (
         BatchTimeoutError as BatchTimeoutError,
     )
     from any_llm.errors import (
@@ -177,10 +196,31 @@ if TYPE_CHECKING:
         ConflictError as ConflictError,
     )
     from any_llm.errors import (
+        ContentFilterError as ContentFilterError,
+    )
+    from any_llm.errors import (
+        ContextLengthExceededError as ContextLengthExceededError,
+    )
+    from any_llm.errors import (
+        GatewayTimeoutError as GatewayTimeoutError,
+    )
+    from any_llm.errors import (
         InputFileError as InputFileError,
     )
     from any_llm.errors import (
+        InsufficientFundsError as InsufficientFundsError,
+    )
+    from any_llm.errors import (
         InternalServerError as InternalServerError,
+    )
+    from any_llm.errors import (
+        InvalidArgumentError as InvalidArgumentError,
+    )
+    from any_llm.errors import (
+        InvalidRequestError as InvalidRequestError,
+    )
+    from any_llm.errors import (
+        MissingApiKeyError as MissingApiKeyError,
     )
     from any_llm.errors import (
         NotFoundError as NotFoundError,
@@ -189,13 +229,25 @@ if TYPE_CHECKING:
         PermissionDeniedError as PermissionDeniedError,
     )
     from any_llm.errors import (
+        ProviderError as ProviderError,
+    )
+    from any_llm.errors import (
         RateLimitError as RateLimitError,
     )
     from any_llm.errors import (
         UnprocessableEntityError as UnprocessableEntityError,
     )
     from any_llm.errors import (
+        UnsupportedParameterError as UnsupportedParameterError,
+    )
+    from any_llm.errors import (
         UnsupportedProviderError as UnsupportedProviderError,
+    )
+    from any_llm.errors import (
+        UpstreamProviderError as UpstreamProviderError,
+    )
+    from any_llm.exceptions import (
+        ModelNotFoundError as ModelNotFoundError,
     )
     from any_llm.types import (
         Batch as Batch,

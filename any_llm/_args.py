@@ -1,7 +1,7 @@
 """Checks of the public arguments, made before any request: one place for every provider and
-both twins. Each refusal is a ConfigurationError (an InputFileError for the input file itself)
-naming the argument, what is wrong with the value and what is accepted, and never echoes a
-secret.
+both twins. Each refusal is an InvalidArgumentError (a ConfigurationError that is also an
+InvalidRequestError; an InputFileError for the input file itself) naming the argument, what
+is wrong with the value and what is accepted, and never echoes a secret.
 
 Ids that go into URL paths (``batch_id``, file ids, Gemini resource names) are checked and
 percent-encoded here too, by ``path_id`` (the caller's) and ``provider_id`` (the provider's
@@ -21,7 +21,11 @@ from urllib.parse import quote
 from any_llm import _json
 from any_llm._jsonl import stat_regular_file
 from any_llm._providers import IDEMPOTENCY_KEY, ProviderSpec
-from any_llm.errors import APIResponseValidationError, ConfigurationError
+from any_llm.errors import (
+    APIResponseValidationError,
+    InvalidArgumentError,
+    UnsupportedParameterError,
+)
 from any_llm.types import Batch
 
 # ids as URL path segments
@@ -54,10 +58,10 @@ def _segment(value: str, prefix: str) -> str:
 
 def path_id(provider: str, name: str, value: object, *, prefix: str = "", refuse: str = "") -> str:
     """The caller's id ``value`` (argument ``name``) as one percent-encoded path segment;
-    ConfigurationError when it is not a usable id (see ``id_problem``)."""
+    InvalidArgumentError when it is not a usable id (see ``id_problem``)."""
     problem = id_problem(value, prefix=prefix, refuse=refuse)
     if problem is not None:
-        raise ConfigurationError(
+        raise InvalidArgumentError(
             f"{provider}: {name} {problem}; pass the id the provider returned "
             f"(e.g. batch.id){_shown(value)}"
         )
@@ -124,7 +128,7 @@ def check_create(
         ("completion_window", completion_window, "24h"),
     ):
         if not isinstance(value, str):
-            raise ConfigurationError(
+            raise InvalidArgumentError(
                 f"{provider}: {name} must be a string (e.g. {example!r}), got "
                 f"{type(value).__name__}"
             )
@@ -132,7 +136,7 @@ def check_create(
     spec.check_completion_window(completion_window)
     check_metadata(provider, metadata, spec.metadata_max_pairs)
     if on_upload_progress is not None and not callable(on_upload_progress):
-        raise ConfigurationError(
+        raise InvalidArgumentError(
             f"{provider}: on_upload_progress must be a callable taking a byte count, or None; "
             f"got {type(on_upload_progress).__name__}"
         )
@@ -140,7 +144,7 @@ def check_create(
         try:
             _json.dumps(value)
         except (TypeError, ValueError, OverflowError) as exc:
-            raise ConfigurationError(
+            raise InvalidArgumentError(
                 f"{provider}: create_batch keyword argument {key}= cannot be sent as JSON "
                 f"({type(value).__name__}: {exc}); extra keyword arguments go into the create "
                 "request and must be JSON values (str, int, float, bool, None, and lists and "
@@ -152,7 +156,7 @@ def check_results(provider: str, batch: object, input_file_path: object) -> None
     """The arguments of the results calls: a batch id or a Batch, and, when given, the local
     input file (a regular file: checked now, not after the results are downloaded)."""
     if not isinstance(batch, (Batch, str)):  # an id is checked where it enters a path
-        raise ConfigurationError(
+        raise InvalidArgumentError(
             f"{provider}: batch_id must be a string (a batch id) or a Batch, got "
             f"{type(batch).__name__}"
         )
@@ -164,14 +168,14 @@ def check_input_path(provider: str, value: object, name: str = "input_file_path"
     """A path argument: a ``str`` or ``os.PathLike`` naming a file (not bytes, not None)."""
     path = os.fspath(value) if isinstance(value, os.PathLike) else value
     if not isinstance(path, str):
-        raise ConfigurationError(
+        raise InvalidArgumentError(
             f"{provider}: {name} must be a str or os.PathLike path to a JSONL file, got "
             f"{type(value).__name__}"
         )
     if not path:
-        raise ConfigurationError(f"{provider}: {name} is empty; pass the path to a JSONL file")
+        raise InvalidArgumentError(f"{provider}: {name} is empty; pass the path to a JSONL file")
     if "\x00" in path:
-        raise ConfigurationError(f"{provider}: {name} contains a NUL character")
+        raise InvalidArgumentError(f"{provider}: {name} contains a NUL character")
     return Path(path)
 
 
@@ -181,27 +185,29 @@ def check_metadata(provider: str, metadata: object, max_pairs: int) -> None:
     if metadata is None:
         return
     if not isinstance(metadata, Mapping):
-        raise ConfigurationError(
+        raise InvalidArgumentError(
             f"{provider}: metadata must be a dict of string keys to string values, got "
             f"{type(metadata).__name__}"
         )
     if max_pairs == 0:
-        raise ConfigurationError(
-            f"{provider}: batches carry no metadata on this provider; leave metadata= unset"
+        raise UnsupportedParameterError(
+            f"{provider}: batches carry no metadata on this provider; leave metadata= unset",
+            parameter_name="metadata",
+            provider=provider,
         )
     if len(metadata) > max_pairs:
-        raise ConfigurationError(
+        raise InvalidArgumentError(
             f"{provider}: metadata holds {len(metadata)} pairs; at most {max_pairs} "
             f"(any_llm may use one more of the provider's pairs for {IDEMPOTENCY_KEY})"
         )
     for key, value in metadata.items():
         if not isinstance(key, str) or not isinstance(value, str):
-            raise ConfigurationError(
+            raise InvalidArgumentError(
                 f"{provider}: metadata keys and values must be strings (key {key!r}: "
                 f"{type(value).__name__})"
             )
         if key == IDEMPOTENCY_KEY:
-            raise ConfigurationError(
+            raise InvalidArgumentError(
                 f"{provider}: metadata key {IDEMPOTENCY_KEY!r} is reserved: any_llm stamps it "
                 "on every batch it creates (to find a batch whose create answer was lost); "
                 "use another key"
@@ -214,12 +220,12 @@ def check_metadata(provider: str, metadata: object, max_pairs: int) -> None:
 def check_listing(provider: str, *, after: object = None, limit: object = None) -> None:
     """``after`` (a cursor or batch id) and ``limit`` (a page size) of the list calls."""
     if after is not None and (not isinstance(after, str) or not after):
-        raise ConfigurationError(
+        raise InvalidArgumentError(
             f"{provider}: after must be a non-empty string (a page's next_cursor or a batch "
             f"id) or None, got {_kind(after)}"
         )
     if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
-        raise ConfigurationError(
+        raise InvalidArgumentError(
             f"{provider}: limit must be an int >= 1 (the page size) or None, got {_kind(limit)}"
         )
 
@@ -258,13 +264,15 @@ def check_api_key(
     be sent in the provider's auth headers (``auth_headers``: as the provider's SDK sends it;
     Gemini's strips whitespace). The message never shows it."""
     if not isinstance(key, str):
-        raise ConfigurationError(f"{provider}: {source} must be a string, got {type(key).__name__}")
+        raise InvalidArgumentError(
+            f"{provider}: {source} must be a string, got {type(key).__name__}"
+        )
     for value in auth_headers(key).values():
         problem = header_value_problem(value)
         if problem is None and not value.isascii():
             problem = "a non-ASCII character"
         if problem is not None:
-            raise ConfigurationError(
+            raise InvalidArgumentError(
                 f"{provider}: {source} holds {problem}, which cannot be sent in an HTTP "
                 "header; check the key"
             )
@@ -274,24 +282,24 @@ def check_api_key(
 def check_headers(provider: str, headers: object) -> dict[str, str]:
     """``client_args['default_headers']``: header names (tokens) to values that can be sent."""
     if not isinstance(headers, Mapping):
-        raise ConfigurationError(
+        raise InvalidArgumentError(
             f"{provider}: client_args['default_headers'] must map header names to string "
             f"values, got {type(headers).__name__}"
         )
     for name, value in headers.items():
         if not isinstance(name, str) or not isinstance(value, str):
-            raise ConfigurationError(
+            raise InvalidArgumentError(
                 f"{provider}: client_args['default_headers'] must map header names to string "
                 f"values (header {name!r}: {type(value).__name__})"
             )
         if not _TOKEN.fullmatch(name):
-            raise ConfigurationError(
+            raise InvalidArgumentError(
                 f"{provider}: client_args['default_headers'] name {name!r} is not a valid "
                 "HTTP header name"
             )
         problem = header_value_problem(value)
         if problem is not None:
-            raise ConfigurationError(
+            raise InvalidArgumentError(
                 f"{provider}: client_args['default_headers'][{name!r}] holds {problem}"
             )
     return dict(headers)
@@ -301,14 +309,14 @@ def check_api_base(provider: str, base: object, source: str) -> str:
     """``api_base`` (from ``source``: the argument or an environment variable): an http(s)
     URL without userinfo. The message never shows a user name or password."""
     if not isinstance(base, str):
-        raise ConfigurationError(
+        raise InvalidArgumentError(
             f"{provider}: {source} must be a string URL, got {type(base).__name__}"
         )
     scheme, sep, rest = base.partition("://")
     authority = re.split(r"[/?#]", rest, maxsplit=1)[0] if sep else ""
     if "@" in authority or (not sep and "@" in base):
         host = f"{scheme}://{authority.rpartition('@')[2]}" if sep else "the URL"
-        raise ConfigurationError(
+        raise InvalidArgumentError(
             f"{provider}: {source} carries a user name or password ({host} with "
             "user:password@ before the host); "
             "any_llm refuses credentials in the URL, which would be sent and shown with it: "
@@ -316,9 +324,11 @@ def check_api_base(provider: str, base: object, source: str) -> str:
             "client_args['default_headers'])"
         )
     if not base.startswith(("http://", "https://")):
-        raise ConfigurationError(f"{provider}: {source} must be an http(s) URL, got {base!r}")
+        raise InvalidArgumentError(f"{provider}: {source} must be an http(s) URL, got {base!r}")
     if any(char.isspace() or not char.isprintable() for char in base):
-        raise ConfigurationError(f"{provider}: {source} contains whitespace or a control character")
+        raise InvalidArgumentError(
+            f"{provider}: {source} contains whitespace or a control character"
+        )
     return base
 
 
@@ -333,7 +343,7 @@ def check_idempotency_key(key: object) -> str:
     if key is None:
         return uuid.uuid4().hex
     if not isinstance(key, str) or not _KEY_PATTERN.fullmatch(key):
-        raise ConfigurationError(
+        raise InvalidArgumentError(
             f"idempotency_key must be 1 to 64 letters, digits, '_' or '-'{_shown(key)}"
         )
     return key

@@ -9,10 +9,11 @@ from typing import Any
 import attrs
 
 from any_llm._args import check_api_base, check_api_key, check_headers
+from any_llm._client_styles import translate_client_styles
 from any_llm._providers import ProviderSpec, get_spec
 from any_llm._retry import RetryConfig
 from any_llm._transport import Timeout
-from any_llm.errors import ConfigurationError
+from any_llm.errors import ConfigurationError, MissingApiKeyError
 from any_llm.types import LLMProvider
 
 CLIENT_ARGS = {
@@ -63,14 +64,16 @@ def resolve_config(
     name = spec.provider.value
     key = api_key if api_key is not None else os.environ.get(spec.api_key_env)
     if not key:
-        raise ConfigurationError(
-            f"{name}: no API key; pass api_key= or set the {spec.api_key_env} environment variable"
+        raise MissingApiKeyError(
+            f"{name}: no API key; pass api_key= or set the {spec.api_key_env} environment variable",
+            provider=name,
+            env_var_name=spec.api_key_env,
         )
     key_source = (
         "api_key" if api_key is not None else f"the {spec.api_key_env} environment variable"
     )
     key = check_api_key(name, key, key_source, spec.auth_headers)
-    args = dict(client_args or {})
+    args = translate_client_styles(name, client_args or {})
     unknown = sorted(set(args) - set(CLIENT_ARGS))
     if unknown:
         allowed = "; ".join(f"{k}: {v}" for k, v in CLIENT_ARGS.items())

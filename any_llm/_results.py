@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import attrs
 
-from any_llm.errors import BatchError, BatchFailedError
+from any_llm.errors import BatchFailedError, BatchNotCompleteError
 from any_llm.types import (
     Batch,
     BatchResultError,
@@ -41,7 +41,7 @@ def check_results_ready(batch: Batch) -> None:
             batch=batch,
         )
     if not batch.is_terminal:
-        raise BatchError(
+        raise BatchNotCompleteError(
             f"{batch.provider}: batch {batch.id} is still {batch.status}; wait for it to end "
             "(poll_batch) before reading results",
             batch=batch,

@@ -8,7 +8,7 @@ never by headers.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -27,31 +27,129 @@ __all__ = [
     "BatchError",
     "BatchFailedError",
     "BatchMayExistError",
+    "BatchNotCompleteError",
+    "BatchNotSupportedError",
     "BatchTimeoutError",
     "ClientClosedError",
     "ConfigurationError",
     "ConflictError",
+    "ContentFilterError",
+    "ContextLengthExceededError",
+    "GatewayTimeoutError",
     "InputFileError",
+    "InsufficientFundsError",
     "InternalServerError",
+    "InvalidArgumentError",
+    "InvalidRequestError",
+    "MissingApiKeyError",
     "NotFoundError",
     "PermissionDeniedError",
+    "ProviderError",
     "RateLimitError",
     "UnprocessableEntityError",
+    "UnsupportedParameterError",
     "UnsupportedProviderError",
+    "UpstreamProviderError",
     "raise_for_status",
 ]
 
 
 class AnyLLMError(Exception):
-    """Base class of every error raised by any_llm."""
+    """Base class of every error raised by any_llm.
+
+    It also answers to the fields any-llm's errors carry (``message``, ``provider_name``,
+    ``status_code``, ``code``, ``param``, ``error_type``, ``original_exception``); a field an
+    error cannot know is None.
+    """
+
+    status_code: int | None = None
+    """The HTTP status the provider answered with (None when the error is not an HTTP status)."""
+    code: str | None = None
+    """The provider's error code from the response body, when it gave one."""
+    param: str | None = None
+    """The request field the provider named as the cause, when it named one."""
+    error_type: str | None = None
+    """The provider's error category (OpenAI's ``type``), when it gave one."""
+
+    @property
+    def message(self) -> str:
+        """The error's message (``str(error)``)."""
+        return str(self.args[0]) if self.args else ""
+
+    @property
+    def provider_name(self) -> str | None:
+        """The provider the error came from, when it is known."""
+        provider = self.__dict__.get("provider")
+        if not provider:
+            batch = self.__dict__.get("batch")
+            provider = getattr(batch, "provider", None)
+        return str(provider) if provider else None
+
+    @property
+    def original_exception(self) -> BaseException | None:
+        """The exception this one was raised from (``raise ... from``), if any."""
+        return self.__cause__
+
+
+class InvalidRequestError(AnyLLMError):
+    """The request is invalid: refused by the provider (HTTP 400 and 422: ``BadRequestError``,
+    ``UnprocessableEntityError``) or, before anything was sent, by any_llm
+    (``InvalidArgumentError``, ``InputFileError``). any-llm's ``InvalidRequestError``."""
 
 
 class ConfigurationError(AnyLLMError):
     """The call cannot be made as configured (missing key, bad argument, unknown provider)."""
 
 
+class InvalidArgumentError(ConfigurationError, InvalidRequestError):
+    """An argument's value cannot be sent as given (a bad id, metadata, path, header, URL, page
+    size); nothing was sent. Also an ``InvalidRequestError``: where any-llm would send it and
+    get the provider's HTTP 400, any_llm refuses it first."""
+
+
+class MissingApiKeyError(ConfigurationError):
+    """No API key was passed and the provider's environment variable is not set.
+
+    ``provider_name`` names the provider, ``env_var_name`` the variable read.
+    """
+
+    def __init__(self, message: str, *, provider: str, env_var_name: str) -> None:
+        self.provider = provider
+        self.env_var_name = env_var_name
+        super().__init__(message)
+
+
+class UnsupportedParameterError(ConfigurationError):
+    """An argument the provider (or any_llm) cannot use; ``parameter_name`` names it."""
+
+    def __init__(self, message: str, *, parameter_name: str, provider: str = "") -> None:
+        self.parameter_name = parameter_name
+        self.provider = provider
+        super().__init__(message)
+
+
 class UnsupportedProviderError(ConfigurationError):
-    """The provider name is not one any_llm supports."""
+    """The provider name is not one any_llm supports.
+
+    ``provider_key`` is the name as given, ``supported_providers`` the names that run batches.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        provider_key: str = "",
+        supported_providers: Sequence[str] = (),
+    ) -> None:
+        self.provider_key = provider_key
+        self.supported_providers = list(supported_providers)
+        super().__init__(message)
+
+
+class BatchNotSupportedError(UnsupportedProviderError, NotImplementedError):
+    """The provider is a known one, but any_llm runs no batches on it (it has no batch API, or
+    any_llm does not serve it). Also a ``NotImplementedError``, as any-llm raises for a
+    provider without batch support."""
 
 
 class ClientClosedError(ConfigurationError):
@@ -59,7 +157,7 @@ class ClientClosedError(ConfigurationError):
     later call raises this, and nothing reopens its connections. Create a new client."""
 
 
-class InputFileError(AnyLLMError):
+class InputFileError(InvalidRequestError):
     """The JSONL input file is missing, unreadable or invalid; nothing was sent.
 
     ``path`` and ``line`` (1-based, ``None`` for whole-file problems) say where, ``custom_id``
@@ -100,7 +198,12 @@ class APIError(AnyLLMError):
         super().__init__(message)
 
 
-class APIConnectionError(APIError):
+class ProviderError(APIError):
+    """The provider failed or could not be reached: connection errors and timeouts, HTTP 5xx,
+    answers of the wrong shape. The errors any-llm reports as ``ProviderError``."""
+
+
+class APIConnectionError(ProviderError):
     """The provider could not be reached, or the connection broke mid-request.
 
     ``sent`` is False only when the request provably never left (the connection could not be
@@ -124,12 +227,14 @@ class APITimeoutError(APIConnectionError):
     """The request timed out."""
 
 
-class APIResponseValidationError(APIError):
+class APIResponseValidationError(ProviderError):
     """The provider answered with data that does not have the documented shape."""
 
 
 class APIStatusError(APIError):
     """The provider answered with an HTTP error status."""
+
+    status_code: int
 
     def __init__(
         self,
@@ -150,18 +255,40 @@ class APIStatusError(APIError):
         self.retry_after = retry_after
         lowered = {k.lower(): v for k, v in self.headers.items()}
         self.request_id = lowered.get("x-request-id") or lowered.get("request-id")
+        detail = body.get("error", body) if isinstance(body, dict) else None
+        if isinstance(detail, dict):
+            self.code = _text(detail.get("code"))
+            self.param = _text(detail.get("param"))
+            self.error_type = _text(detail.get("type") or detail.get("status"))
 
 
-class BadRequestError(APIStatusError):
+def _text(value: object) -> str | None:
+    """A body field as a string (codes may be numbers), None when absent."""
+    if value is None or isinstance(value, (dict, list)):
+        return None
+    return str(value)
+
+
+class BadRequestError(APIStatusError, InvalidRequestError):
     """HTTP 400."""
+
+
+class ContextLengthExceededError(BadRequestError):
+    """any-llm's name for a prompt too long for the model. Batch calls never raise it: a
+    request's own failure is in its result item (``BatchResultItem.error``)."""
+
+
+class ContentFilterError(BadRequestError):
+    """any-llm's name for a request blocked by a safety filter. Batch calls never raise it: a
+    request's own failure is in its result item (``BatchResultItem.error``)."""
 
 
 class AuthenticationError(APIStatusError):
     """HTTP 401: the API key is missing or wrong."""
 
 
-class PermissionDeniedError(APIStatusError):
-    """HTTP 403."""
+class PermissionDeniedError(AuthenticationError):
+    """HTTP 403; also an ``AuthenticationError``, as any-llm classes a 403."""
 
 
 class NotFoundError(APIStatusError):
@@ -172,7 +299,7 @@ class ConflictError(APIStatusError):
     """HTTP 409."""
 
 
-class UnprocessableEntityError(APIStatusError):
+class UnprocessableEntityError(APIStatusError, InvalidRequestError):
     """HTTP 422."""
 
 
@@ -180,8 +307,20 @@ class RateLimitError(APIStatusError):
     """HTTP 429; ``retry_after`` carries the server's requested wait in seconds, if any."""
 
 
-class InternalServerError(APIStatusError):
-    """HTTP 5xx."""
+class InsufficientFundsError(APIStatusError):
+    """HTTP 402: the account's credits or budget are exhausted."""
+
+
+class InternalServerError(APIStatusError, ProviderError):
+    """HTTP 5xx; also a ``ProviderError``."""
+
+
+class UpstreamProviderError(InternalServerError):
+    """HTTP 502: a gateway could not reach the provider behind it."""
+
+
+class GatewayTimeoutError(InternalServerError):
+    """HTTP 504: a gateway timed out waiting for the provider behind it."""
 
 
 class BatchMayExistError(APIError):
@@ -220,8 +359,26 @@ class BatchError(AnyLLMError):
         super().__init__(message)
 
 
-class BatchFailedError(BatchError):
-    """The batch ended in ``failed`` (for example, the provider rejected the input file)."""
+class BatchNotCompleteError(BatchError):
+    """Results were asked of a batch that has not ended yet: wait for it (``poll_batch``).
+
+    ``batch_id``, ``batch_status`` (the status's string value) and ``provider`` (also
+    ``provider_name``) say which batch and where it stands; ``batch`` is its last known state.
+    """
+
+    def __init__(self, message: str, *, batch: Batch | None = None) -> None:
+        super().__init__(message, batch=batch)
+        self.batch_id: str | None = batch.id if batch is not None else None
+        self.batch_status: str | None = str(batch.status.value) if batch is not None else None
+        self.provider: str | None = batch.provider if batch is not None else None
+
+
+class BatchFailedError(BatchNotCompleteError):
+    """The batch ended in ``failed`` (for example, the provider rejected the input file).
+
+    Also a ``BatchNotCompleteError`` (``batch_status`` ``"failed"``): any-llm raises that for
+    the results of a failed batch.
+    """
 
 
 class BatchTimeoutError(BatchError):
@@ -231,11 +388,14 @@ class BatchTimeoutError(BatchError):
 _STATUS_ERRORS: dict[int, type[APIStatusError]] = {
     400: BadRequestError,
     401: AuthenticationError,
+    402: InsufficientFundsError,
     403: PermissionDeniedError,
     404: NotFoundError,
     409: ConflictError,
     422: UnprocessableEntityError,
     429: RateLimitError,
+    502: UpstreamProviderError,
+    504: GatewayTimeoutError,
 }
 
 _HINTS: dict[int, str] = {

@@ -12,6 +12,7 @@ from typing import Any
 
 from tenacity import AsyncRetrying, retry_if_result, stop_after_delay
 
+import any_llm._catalog as _catalog
 from any_llm._args import check_create, check_idempotency_key, check_listing, check_results
 from any_llm._compat import arun_sync
 from any_llm._config import ClientConfig, resolve_config
@@ -510,3 +511,15 @@ class AsyncAnyLLM:
         async for item in self.aiter_batch_results(batch, input_file_path=input_file_path):
             (strays if item.status is BatchResultStatus.STRAY else items).append(item)
         return BatchResult(batch=batch, results=items, strays=strays)
+
+    # any-llm's provider listing (any_llm/_catalog.py holds the logic).
+    SUPPORTS_BATCH = _catalog.SUPPORTS_BATCH
+    get_supported_providers = staticmethod(_catalog.get_supported_providers)
+    get_all_provider_metadata = staticmethod(_catalog.get_all_provider_metadata)
+    get_provider_enum = staticmethod(_catalog.get_provider_enum)
+    resolve_provider_key = staticmethod(_catalog.get_provider_enum)
+    split_model_provider = staticmethod(_catalog.split_model_provider)
+
+    def get_provider_metadata(self) -> _catalog.ProviderMetadata:
+        """This client's provider's metadata (any-llm's ``get_provider_metadata``)."""
+        return _catalog.provider_metadata(self.provider)

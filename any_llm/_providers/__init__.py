@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from any_llm._jsonl import InputLimits, InputSummary
-from any_llm.errors import ConfigurationError, UnsupportedProviderError
+from any_llm.errors import InvalidArgumentError
 from any_llm.types import Batch, LLMProvider
 
 if TYPE_CHECKING:
@@ -107,7 +107,8 @@ class ProviderSpec:
         return self.openai_protocol is not None
 
     def check_completion_window(self, window: str) -> None:
-        """Raise ConfigurationError unless the provider accepts ``window``."""
+        """Raise InvalidArgumentError (a ConfigurationError) unless the provider accepts
+        ``window``."""
         if window in self.completion_windows:
             return
         rule = self.completion_window_range
@@ -116,7 +117,7 @@ class ProviderSpec:
         allowed = ", ".join(sorted(self.completion_windows))
         if rule is not None:
             allowed = f"{allowed}, or {rule}"
-        raise ConfigurationError(
+        raise InvalidArgumentError(
             f"{self.provider.value}: completion_window {window!r} is not accepted; "
             f"use one of: {allowed}"
         )
@@ -172,14 +173,17 @@ _SPECS: dict[LLMProvider, ProviderSpec] = {}
 
 
 def get_spec(provider: str | LLMProvider) -> ProviderSpec:
-    """The spec of ``provider``; an unknown name raises UnsupportedProviderError."""
+    """The spec of ``provider`` (a name is trimmed and matched case-insensitively).
+
+    A provider known to any-llm that runs no batches here raises BatchNotSupportedError (also
+    a NotImplementedError); any other unknown name raises UnsupportedProviderError.
+    """
     try:
-        key = LLMProvider(provider.lower() if isinstance(provider, str) else provider)
+        key = LLMProvider(provider.strip().lower() if isinstance(provider, str) else provider)
     except ValueError:
-        supported = ", ".join(p.value for p in LLMProvider)
-        raise UnsupportedProviderError(
-            f"unknown provider {provider!r}; supported providers: {supported}"
-        ) from None
+        from any_llm._catalog import unsupported_provider
+
+        raise unsupported_provider(provider) from None
     spec = _SPECS.get(key)
     if spec is None:
         # Each provider's module is imported on first use only.

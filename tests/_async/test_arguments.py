@@ -27,7 +27,7 @@ from any_llm import (
 )
 from any_llm._providers import IDEMPOTENCY_KEY
 from any_llm.emulator import Emulator
-from any_llm.errors import AnyLLMError, ConfigurationError, InputFileError
+from any_llm.errors import AnyLLMError, ConfigurationError, InputFileError, InvalidArgumentError
 from tests.helpers import CHAT, KEY, client_args, write_requests
 
 MODELS = {
@@ -51,7 +51,7 @@ class Case:
     kwargs: dict[str, Any]
     match: str
     providers: tuple[str, ...] = ("openai",)
-    error: type[AnyLLMError] = ConfigurationError
+    error: type[AnyLLMError] = InvalidArgumentError
 
 
 def create(name: str, match: str, providers: tuple[str, ...] = ("openai",), **kw: Any) -> Case:

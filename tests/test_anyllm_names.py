@@ -321,11 +321,6 @@ def test_no_warning_from_the_colon_form() -> None:
         AnyLLM.split_model_provider("gemini:gemini-2.0-flash")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="any_llm.types is still a module: any_llm.types.batch needs it to become a package "
-    "(left to the lead, who merges the records work on types.py); drop this mark then",
-)
 def test_anyllm_types_batch_path() -> None:
     batch_types = importlib.import_module("any_llm.types.batch")
     for name in (
@@ -336,3 +331,31 @@ def test_anyllm_types_batch_path() -> None:
         "BatchResultError",
     ):
         assert getattr(batch_types, name) is getattr(importlib.import_module("any_llm.types"), name)
+
+
+def test_anyllm_types_completion_path() -> None:
+    # The names any-llm's batch tests import from any_llm.types.completion (tests/unit/
+    # providers/test_*_batch*.py at mozilla-ai/any-llm f9499232), built with any-llm's
+    # arguments.
+    from any_llm.types.completion import (
+        ChatCompletion,
+        ChatCompletionMessage,
+        Choice,
+        CompletionUsage,
+    )
+
+    completion = ChatCompletion(
+        id="chatcmpl-1",
+        created=1700000000,
+        model="gpt-4",
+        object="chat.completion",
+        choices=[
+            Choice(
+                index=0,
+                finish_reason="stop",
+                message=ChatCompletionMessage(role="assistant", content="hi"),
+            )
+        ],
+        usage=CompletionUsage(prompt_tokens=1, completion_tokens=1, total_tokens=2),
+    )
+    assert completion.choices[0].message.content == "hi"

@@ -24,11 +24,36 @@ CLIENT_ARGS = {
     "ssl_context": "an ssl.SSLContext (for a private CA, for example)",
     "max_connections": "connections in the pool (default 100)",
     "max_connections_per_host": "connections per host (default 20)",
+    "organization": "openai and azureopenai only: sent as the OpenAI-Organization header",
+    "project": "openai and azureopenai only: sent as the OpenAI-Project header",
     "api_version": (
         "azureopenai only: a dated API version (e.g. 2024-10-21) sent as ?api-version= on "
         "every call to the resource's /openai routes; without it the v1 API (/openai/v1) is used"
     ),
 }
+
+
+# OpenAI client settings that are headers on the wire (what the openai SDK sends them as).
+_OPENAI_HEADER_ARGS = {"organization": "OpenAI-Organization", "project": "OpenAI-Project"}
+_OPENAI_HEADER_PROVIDERS = frozenset({"openai", "azureopenai"})
+
+
+def merge_client_kwargs(
+    provider: str | LLMProvider,
+    client_args: Mapping[str, Any] | None,
+    client_kwargs: Mapping[str, Any],
+) -> dict[str, Any]:
+    """``client_args`` with the settings passed to ``AnyLLM.create`` as keyword arguments (as
+    any-llm takes them); a setting given both ways is refused."""
+    args = dict(client_args or {})
+    clash = sorted(set(args) & set(client_kwargs))
+    if clash:
+        raise ConfigurationError(
+            f"{provider}: {', '.join(clash)} given both as a keyword argument and in "
+            "client_args; pass each once"
+        )
+    args.update(client_kwargs)
+    return args
 
 
 @attrs.frozen(kw_only=True)
@@ -86,6 +111,19 @@ def resolve_config(
         read=_seconds(name, args, "timeout", default.read),
     )
     headers = check_headers(name, args.get("default_headers") or {})
+    for arg, header in _OPENAI_HEADER_ARGS.items():
+        value = args.get(arg)
+        if value is None:
+            continue
+        if name not in _OPENAI_HEADER_PROVIDERS:
+            raise ConfigurationError(
+                f"{name}: client_args[{arg!r}] is an OpenAI setting (the {header} header); "
+                f"{name} has none: remove it"
+            )
+        if not isinstance(value, str) or not value.strip():
+            raise ConfigurationError(f"{name}: client_args[{arg!r}] must be a non-empty string")
+        if not any(h.lower() == header.lower() for h in headers):  # default_headers win
+            headers = {**check_headers(name, {header: value}, f"client_args[{arg!r}]"), **headers}
     env_base = os.environ.get(spec.api_base_env) if spec.api_base_env else None
     if api_base:
         base, base_source = api_base, "api_base"

@@ -71,6 +71,9 @@ class AnyLLM(AsyncAnyLLM):
     def __enter__(self) -> AnyLLM:
         return self
 
+    async def __aenter__(self) -> AnyLLM:
+        return self
+
     def __exit__(
         self,
         exc_type: type[BaseException] | None,

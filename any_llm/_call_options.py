@@ -90,9 +90,9 @@ def _timeout(provider: str, call: str, value: object) -> Timeout | None:
     connect = getattr(value, "connect", _NOT_GIVEN)
     read = getattr(value, "read", _NOT_GIVEN)
     if connect is not _NOT_GIVEN and read is not _NOT_GIVEN:
-        parts = [None if part is None else _seconds(part) for part in (connect, read)]
-        if all(got is not None or part is None for got, part in zip(parts, (connect, read))):
-            return Timeout(connect=parts[0], read=parts[1])
+        connect_s, read_s = (None if p is None else _seconds(p) for p in (connect, read))
+        if (connect_s is not None or connect is None) and (read_s is not None or read is None):
+            return Timeout(connect=connect_s, read=read_s)
     raise ConfigurationError(
         f"{provider}: {call}(timeout=) must be a number of seconds > 0, or a timeout object "
         f"with connect and read seconds (httpx.Timeout), got {value!r}"

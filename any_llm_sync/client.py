@@ -10,7 +10,7 @@ from collections.abc import Iterator, Callable, Mapping
 from functools import partial
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, TypeVar
 
 from tenacity import Retrying, retry_if_result, stop_after_delay
 
@@ -45,6 +45,8 @@ from .listing import iter_listed
 
 logger = logging.getLogger("any_llm")
 
+_Client = TypeVar("_Client", bound="AnyLLM")
+
 
 class AnyLLM:
     """A client for one provider's batch API, holding one HTTP session.
@@ -73,14 +75,14 @@ class AnyLLM:
 
     @classmethod
     def create(
-        cls,
+        cls: type[_Client],
         provider: str | LLMProvider,
         api_key: str | None = None,
         api_base: str | None = None,
         *,
         client_args: Mapping[str, Any] | None = None,
         **client_kwargs: Any,
-    ) -> Self:
+    ) -> _Client:
         """Create a client; the key is ``api_key`` or the provider's environment variable.
 
         Client settings (``timeout``, ``max_retries``, ``default_headers``, OpenAI's

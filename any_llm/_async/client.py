@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator, Callable, Mapping
 from functools import partial
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, TypeVar
 
 from tenacity import AsyncRetrying, retry_if_result, stop_after_delay
 
@@ -43,6 +43,8 @@ from .listing import aiter_listed
 
 logger = logging.getLogger("any_llm")
 
+_Client = TypeVar("_Client", bound="AsyncAnyLLM")
+
 
 class AsyncAnyLLM:
     """A client for one provider's batch API, holding one HTTP session.
@@ -71,14 +73,14 @@ class AsyncAnyLLM:
 
     @classmethod
     def create(
-        cls,
+        cls: type[_Client],
         provider: str | LLMProvider,
         api_key: str | None = None,
         api_base: str | None = None,
         *,
         client_args: Mapping[str, Any] | None = None,
         **client_kwargs: Any,
-    ) -> Self:
+    ) -> _Client:
         """Create a client; the key is ``api_key`` or the provider's environment variable.
 
         Client settings (``timeout``, ``max_retries``, ``default_headers``, OpenAI's

@@ -27,8 +27,8 @@ from any_llm_sync import (
 from any_llm.emulator import Emulator, Fault
 from any_llm.errors import (
     AnyLLMError,
+    APIStatusError,
     APITimeoutError,
-    BadRequestError,
     BatchMayExistError,
     ConfigurationError,
     NotFoundError,
@@ -170,24 +170,33 @@ def test_timeout_applies_through_the_module_functions(slow_emu: Emulator, tmp_pa
     emu.clear_faults()
 
 
-@pytest.mark.parametrize("provider", ["openai", "azureopenai", "groq"])
+EXPIRY = "output_expires_after"
+# A create body field each provider checks: (bad value, good value).
+BODY_FIELDS: dict[str, tuple[str, Any, Any]] = {
+    "openai": (EXPIRY, {"anchor": "never"}, {"anchor": "created_at", "seconds": 7200}),
+    "azureopenai": (EXPIRY, {"anchor": "never"}, {"anchor": "created_at", "seconds": 7200}),
+    "groq": (EXPIRY, {"anchor": "never"}, {"anchor": "created_at", "seconds": 7200}),
+    "mistral": ("timeout_hours", 0, 2),
+    "together": ("priority", "high", 1),
+}
+
+
+@pytest.mark.parametrize("provider", list(BODY_FIELDS))
 @pytest.mark.parametrize("way", ["module", "client"])
 def test_extra_body_fields_reach_the_create_body(
     emu: Emulator, tmp_path: Path, provider: str, way: str
 ) -> None:
-    """The provider checks ``output_expires_after`` sent through ``extra_body``: a bad value
-    is its 400, a good one is taken."""
+    """The provider checks a field sent through ``extra_body``: a bad value is its error
+    naming the field, a good one is taken."""
+    field, bad, good = BODY_FIELDS[provider]
     path = requests_file(tmp_path, provider)
     with AnyLLM.create(
         provider, KEY, emu.api_base(provider), client_args=client_args(max_retries=0)
     ) as llm:
         caller = Caller(emu, provider, way, llm)
-        with pytest.raises(BadRequestError, match="output_expires_after"):
-            caller.call(
-                "create_batch", path, extra_body={"output_expires_after": {"anchor": "never"}}
-            )
-        good = {"output_expires_after": {"anchor": "created_at", "seconds": 7200}}
-        batch = caller.call("create_batch", path, extra_body=good)
+        with pytest.raises(APIStatusError, match=field):
+            caller.call("create_batch", path, extra_body={field: bad})
+        batch = caller.call("create_batch", path, extra_body={field: good})
         assert batch.id
 
 

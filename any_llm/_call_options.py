@@ -31,7 +31,7 @@ def split_call_options(
     no body to put them in: every other kwarg, and ``extra_body``, is a ConfigurationError.
     """
     rest = dict(kwargs)
-    timeout = _timeout(provider, call, rest.pop("timeout", None))
+    timeout = timeout_option(provider, f"{call}(timeout=)", rest.pop("timeout", None))
     headers = rest.pop("extra_headers", None)
     headers = {} if headers is None else check_headers(provider, headers, f"{call}(extra_headers)")
     query = _query(provider, call, rest.pop("extra_query", None))
@@ -76,7 +76,7 @@ def call_scope(options: CallOptions) -> Iterator[None]:
         CALL_OPTIONS.reset(token)
 
 
-def _timeout(provider: str, call: str, value: object) -> Timeout | None:
+def timeout_option(provider: str, where: str, value: object) -> Timeout | None:
     """``timeout=``: seconds (connect and each read), an ``any_llm._transport.Timeout``, or an
     ``httpx.Timeout``-like object (its ``connect`` and ``read``; the openai SDK takes one
     there). None (openai's "not given" for most users) keeps the client's timeout."""
@@ -94,7 +94,7 @@ def _timeout(provider: str, call: str, value: object) -> Timeout | None:
         if (connect_s is not None or connect is None) and (read_s is not None or read is None):
             return Timeout(connect=connect_s, read=read_s)
     raise ConfigurationError(
-        f"{provider}: {call}(timeout=) must be a number of seconds > 0, or a timeout object "
+        f"{provider}: {where} must be a number of seconds > 0, or a timeout object "
         f"with connect and read seconds (httpx.Timeout), got {value!r}"
     )
 

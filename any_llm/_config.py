@@ -16,7 +16,10 @@ from any_llm.errors import ConfigurationError
 from any_llm.types import LLMProvider
 
 CLIENT_ARGS = {
-    "timeout": "seconds allowed between two reads of the socket (default 600)",
+    "timeout": (
+        "seconds allowed between two reads of the socket (default 600), or an httpx.Timeout "
+        "(its connect and read)"
+    ),
     "connect_timeout": "seconds allowed to connect (default 10)",
     "max_retries": "retries after the first attempt (default 4)",
     "retry": "an any_llm.RetryConfig (attempts, backoff, Retry-After cap, polling pace)",
@@ -99,17 +102,31 @@ def resolve_config(
     unknown = sorted(set(args) - set(CLIENT_ARGS))
     if unknown:
         allowed = "; ".join(f"{k}: {v}" for k, v in CLIENT_ARGS.items())
-        raise ConfigurationError(f"{name}: unknown client_args {unknown}; accepted: {allowed}")
+        raise ConfigurationError(
+            f"{name}: unknown client_args (or AnyLLM.create keyword arguments) {unknown}; "
+            f"accepted: {allowed}"
+        )
     retry = args.get("retry") or RetryConfig()
     if not isinstance(retry, RetryConfig):
         raise ConfigurationError(f"{name}: client_args['retry'] must be an any_llm.RetryConfig")
     if "max_retries" in args:
         retry = attrs.evolve(retry, max_attempts=_number(name, args, "max_retries", 0, 0) + 1)
     default = Timeout()
-    timeout = Timeout(
-        connect=_seconds(name, args, "connect_timeout", default.connect),
-        read=_seconds(name, args, "timeout", default.read),
-    )
+    given = args.get("timeout")
+    if hasattr(given, "connect") and hasattr(given, "read"):  # httpx.Timeout, as openai takes
+        from any_llm._call_options import timeout_option
+
+        if "connect_timeout" in args:
+            raise ConfigurationError(
+                f"{name}: client_args['timeout'] is a timeout object: its connect is the "
+                "connect timeout; drop connect_timeout"
+            )
+        timeout = timeout_option(name, "client_args['timeout']", given) or default
+    else:
+        timeout = Timeout(
+            connect=_seconds(name, args, "connect_timeout", default.connect),
+            read=_seconds(name, args, "timeout", default.read),
+        )
     headers = check_headers(name, args.get("default_headers") or {})
     for arg, header in _OPENAI_HEADER_ARGS.items():
         value = args.get(arg)

@@ -10,6 +10,7 @@ import gc
 import threading
 import warnings
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -137,6 +138,15 @@ def test_create_takes_client_settings_as_keyword_arguments() -> None:
     assert headers["openai-organization"] == "org-123"
     assert headers["openai-project"] == "proj-456"
     assert llm.config.timeout.read == 5.0
+
+
+def test_a_timeout_object_sets_both_timeouts() -> None:
+    """openai's clients take an httpx.Timeout; its connect and read are ours."""
+    timeout = SimpleNamespace(connect=3.0, read=30.0, write=30.0, pool=30.0)
+    llm = any_llm.AnyLLM.create("openai", api_key=KEY, timeout=timeout)
+    assert (llm.config.timeout.connect, llm.config.timeout.read) == (3.0, 30.0)
+    with pytest.raises(ConfigurationError, match="timeout"):
+        any_llm.AnyLLM.create("openai", api_key=KEY, timeout=SimpleNamespace(connect=0, read=1))
 
 
 def test_client_args_and_keyword_settings_combine() -> None:

@@ -172,3 +172,28 @@ def test_openai_settings_are_refused_where_they_mean_nothing(setting: str) -> No
 def test_an_unknown_client_setting_is_refused_by_name() -> None:
     with pytest.raises(ConfigurationError, match="http_client"):
         any_llm.AnyLLM.create("openai", api_key=KEY, http_client=object())
+
+
+async def test_concurrent_calls_keep_their_own_options(emu: Emulator) -> None:
+    """The options are per call (a context variable): calls running at once on one client,
+    in tasks or in threads, each send their own."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    async with any_llm.AnyLLM.create("openai", KEY, emu.api_base()) as llm:
+
+        async def retrieve(tag: str) -> None:
+            with pytest.raises(NotFoundError):
+                await llm.aretrieve_batch(f"batch_{tag}", extra_headers={"X-Tag": tag})
+
+        await asyncio.gather(*(retrieve(f"a{i}") for i in range(8)))
+
+        def sync_retrieve(tag: str) -> None:
+            with pytest.raises(NotFoundError):
+                llm.retrieve_batch(f"batch_{tag}", extra_headers={"X-Tag": tag})
+
+        with ThreadPoolExecutor(4) as pool:
+            list(pool.map(sync_retrieve, [f"s{i}" for i in range(8)]))
+    seen = emu.requests()
+    assert len(seen) == 16
+    for request in seen:
+        assert request["path"].endswith("/batch_" + request["headers"]["x-tag"])

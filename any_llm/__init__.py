@@ -1,7 +1,8 @@
 """any_llm: one API over the LLM providers' batch endpoints.
 
-Async names (``acreate_batch``, ``AnyLLM``, ...) come from the async core; the sync names
-(``create_batch``, ...) are re-exported from ``any_llm_sync``. Everything is imported on first
+Async names (``acreate_batch``, ...) come from the async core; the sync names
+(``create_batch``, ...) are re-exported from ``any_llm_sync``; ``AnyLLM`` has both (its sync
+methods run on ``any_llm_sync.AnyLLM``). Everything is imported on first
 use, so ``import any_llm`` stays cheap.
 """
 
@@ -13,7 +14,6 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 _ASYNC = (
-    "AnyLLM",
     "acancel_batch",
     "acreate_batch",
     "afind_batch",
@@ -87,6 +87,7 @@ _ERRORS = (
 
 _WHERE: dict[str, str] = {
     **dict.fromkeys(_ASYNC, "any_llm._async"),
+    "AnyLLM": "any_llm._anyllm",
     **dict.fromkeys(_SYNC, "any_llm_sync"),
     **dict.fromkeys(_TYPES, "any_llm.types"),
     **dict.fromkeys(_ERRORS, "any_llm.errors"),
@@ -112,9 +113,7 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:
-    from any_llm._async import (
-        AnyLLM as AnyLLM,
-    )
+    from any_llm._anyllm import AnyLLM as AnyLLM
     from any_llm._async import (
         acancel_batch as acancel_batch,
     )

@@ -279,29 +279,29 @@ def check_api_key(
     return key
 
 
-def check_headers(provider: str, headers: object) -> dict[str, str]:
-    """``client_args['default_headers']``: header names (tokens) to values that can be sent."""
+def check_headers(
+    provider: str, headers: object, what: str = "client_args['default_headers']"
+) -> dict[str, str]:
+    """``client_args['default_headers']`` (or the argument ``what``): header names (tokens) to
+    values that can be sent."""
     if not isinstance(headers, Mapping):
         raise InvalidArgumentError(
-            f"{provider}: client_args['default_headers'] must map header names to string "
-            f"values, got {type(headers).__name__}"
+            f"{provider}: {what} must map header names to string values, "
+            f"got {type(headers).__name__}"
         )
     for name, value in headers.items():
         if not isinstance(name, str) or not isinstance(value, str):
             raise InvalidArgumentError(
-                f"{provider}: client_args['default_headers'] must map header names to string "
-                f"values (header {name!r}: {type(value).__name__})"
+                f"{provider}: {what} must map header names to string values "
+                f"(header {name!r}: {type(value).__name__})"
             )
         if not _TOKEN.fullmatch(name):
             raise InvalidArgumentError(
-                f"{provider}: client_args['default_headers'] name {name!r} is not a valid "
-                "HTTP header name"
+                f"{provider}: {what} name {name!r} is not a valid HTTP header name"
             )
         problem = header_value_problem(value)
         if problem is not None:
-            raise InvalidArgumentError(
-                f"{provider}: client_args['default_headers'][{name!r}] holds {problem}"
-            )
+            raise InvalidArgumentError(f"{provider}: {what}[{name!r}] holds {problem}")
     return dict(headers)
 
 

@@ -17,7 +17,10 @@ from any_llm.errors import ConfigurationError, MissingApiKeyError
 from any_llm.types import LLMProvider
 
 CLIENT_ARGS = {
-    "timeout": "seconds allowed between two reads of the socket (default 600)",
+    "timeout": (
+        "seconds allowed between two reads of the socket (default 600), or an httpx.Timeout "
+        "(its connect and read)"
+    ),
     "connect_timeout": "seconds allowed to connect (default 10)",
     "max_retries": "retries after the first attempt (default 4)",
     "retry": "an any_llm.RetryConfig (attempts, backoff, Retry-After cap, polling pace)",
@@ -25,11 +28,36 @@ CLIENT_ARGS = {
     "ssl_context": "an ssl.SSLContext (for a private CA, for example)",
     "max_connections": "connections in the pool (default 100)",
     "max_connections_per_host": "connections per host (default 20)",
+    "organization": "openai and azureopenai only: sent as the OpenAI-Organization header",
+    "project": "openai and azureopenai only: sent as the OpenAI-Project header",
     "api_version": (
         "azureopenai only: a dated API version (e.g. 2024-10-21) sent as ?api-version= on "
         "every call to the resource's /openai routes; without it the v1 API (/openai/v1) is used"
     ),
 }
+
+
+# OpenAI client settings that are headers on the wire (what the openai SDK sends them as).
+_OPENAI_HEADER_ARGS = {"organization": "OpenAI-Organization", "project": "OpenAI-Project"}
+_OPENAI_HEADER_PROVIDERS = frozenset({"openai", "azureopenai"})
+
+
+def merge_client_kwargs(
+    provider: str | LLMProvider,
+    client_args: Mapping[str, Any] | None,
+    client_kwargs: Mapping[str, Any],
+) -> dict[str, Any]:
+    """``client_args`` with the settings passed to ``AnyLLM.create`` as keyword arguments (as
+    any-llm takes them); a setting given both ways is refused."""
+    args = dict(client_args or {})
+    clash = sorted(set(args) & set(client_kwargs))
+    if clash:
+        raise ConfigurationError(
+            f"{provider}: {', '.join(clash)} given both as a keyword argument and in "
+            "client_args; pass each once"
+        )
+    args.update(client_kwargs)
+    return args
 
 
 @attrs.frozen(kw_only=True)
@@ -77,18 +105,45 @@ def resolve_config(
     unknown = sorted(set(args) - set(CLIENT_ARGS))
     if unknown:
         allowed = "; ".join(f"{k}: {v}" for k, v in CLIENT_ARGS.items())
-        raise ConfigurationError(f"{name}: unknown client_args {unknown}; accepted: {allowed}")
+        raise ConfigurationError(
+            f"{name}: unknown client_args (or AnyLLM.create keyword arguments) {unknown}; "
+            f"accepted: {allowed}"
+        )
     retry = args.get("retry") or RetryConfig()
     if not isinstance(retry, RetryConfig):
         raise ConfigurationError(f"{name}: client_args['retry'] must be an any_llm.RetryConfig")
     if "max_retries" in args:
         retry = attrs.evolve(retry, max_attempts=_number(name, args, "max_retries", 0, 0) + 1)
     default = Timeout()
-    timeout = Timeout(
-        connect=_seconds(name, args, "connect_timeout", default.connect),
-        read=_seconds(name, args, "timeout", default.read),
-    )
+    given = args.get("timeout")
+    if hasattr(given, "connect") and hasattr(given, "read"):  # httpx.Timeout, as openai takes
+        from any_llm._call_options import timeout_option
+
+        if "connect_timeout" in args:
+            raise ConfigurationError(
+                f"{name}: client_args['timeout'] is a timeout object: its connect is the "
+                "connect timeout; drop connect_timeout"
+            )
+        timeout = timeout_option(name, "client_args['timeout']", given) or default
+    else:
+        timeout = Timeout(
+            connect=_seconds(name, args, "connect_timeout", default.connect),
+            read=_seconds(name, args, "timeout", default.read),
+        )
     headers = check_headers(name, args.get("default_headers") or {})
+    for arg, header in _OPENAI_HEADER_ARGS.items():
+        value = args.get(arg)
+        if value is None:
+            continue
+        if name not in _OPENAI_HEADER_PROVIDERS:
+            raise ConfigurationError(
+                f"{name}: client_args[{arg!r}] is an OpenAI setting (the {header} header); "
+                f"{name} has none: remove it"
+            )
+        if not isinstance(value, str) or not value.strip():
+            raise ConfigurationError(f"{name}: client_args[{arg!r}] must be a non-empty string")
+        if not any(h.lower() == header.lower() for h in headers):  # default_headers win
+            headers = {**check_headers(name, {header: value}, f"client_args[{arg!r}]"), **headers}
     env_base = os.environ.get(spec.api_base_env) if spec.api_base_env else None
     if api_base:
         base, base_source = api_base, "api_base"

@@ -42,7 +42,9 @@ def create_batch(
         idempotency_key: The key stamped on the batch (1 to 64 letters, digits, ``_``, ``-``;
             random when None). A batch that already carries it is returned instead of
             creating another.
-        **kwargs: Extra fields sent in the create request.
+        **kwargs: Extra fields sent in the create request; the openai SDK's per-request
+            options ``timeout``, ``extra_headers``, ``extra_query`` apply to every request of
+            the call, and ``extra_body``'s fields are merged into the create body.
 
     Returns:
         The created batch.
@@ -68,12 +70,14 @@ def retrieve_batch(
     api_key: str | None = None,
     api_base: str | None = None,
     client_args: Mapping[str, Any] | None = None,
+    **kwargs: Any,
 ) -> Batch:
-    """Retrieve a batch's current state."""
+    """Retrieve a batch's current state. ``kwargs``: the openai SDK's per-request options
+    ``timeout``, ``extra_headers`` and ``extra_query`` (anything else is refused)."""
     with AnyLLM.create(
         provider, api_key=api_key, api_base=api_base, client_args=client_args
     ) as llm:
-        return llm.retrieve_batch(batch_id)
+        return llm.retrieve_batch(batch_id, **kwargs)
 
 
 def find_batch(
@@ -99,12 +103,13 @@ def cancel_batch(
     api_key: str | None = None,
     api_base: str | None = None,
     client_args: Mapping[str, Any] | None = None,
+    **kwargs: Any,
 ) -> Batch:
     """Cancel a batch; results produced before the cancel stay reachable."""
     with AnyLLM.create(
         provider, api_key=api_key, api_base=api_base, client_args=client_args
     ) as llm:
-        return llm.cancel_batch(batch_id)
+        return llm.cancel_batch(batch_id, **kwargs)
 
 
 def list_batches(
@@ -115,12 +120,13 @@ def list_batches(
     api_key: str | None = None,
     api_base: str | None = None,
     client_args: Mapping[str, Any] | None = None,
+    **kwargs: Any,
 ) -> BatchPage:
     """One page of batches, newest first: a sequence with ``has_more`` and ``next_cursor``."""
     with AnyLLM.create(
         provider, api_key=api_key, api_base=api_base, client_args=client_args
     ) as llm:
-        return llm.list_batches(after=after, limit=limit)
+        return llm.list_batches(after=after, limit=limit, **kwargs)
 
 
 def iter_batches(
@@ -181,9 +187,10 @@ def retrieve_batch_results(
     api_key: str | None = None,
     api_base: str | None = None,
     client_args: Mapping[str, Any] | None = None,
+    **kwargs: Any,
 ) -> BatchResult:
     """Every result of an ended batch: one item per input custom_id, output and errors merged."""
     with AnyLLM.create(
         provider, api_key=api_key, api_base=api_base, client_args=client_args
     ) as llm:
-        return llm.retrieve_batch_results(batch_id, input_file_path=input_file_path)
+        return llm.retrieve_batch_results(batch_id, input_file_path=input_file_path, **kwargs)

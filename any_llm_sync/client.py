@@ -10,14 +10,15 @@ from collections.abc import Iterator, Callable, Mapping
 from functools import partial
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
 from tenacity import Retrying, retry_if_result, stop_after_delay
 
 import any_llm._catalog as _catalog
 from any_llm._args import check_create, check_idempotency_key, check_listing, check_results
+from any_llm._call_options import call_scope, split_call_options
 from any_llm._compat import run_sync
-from any_llm._config import ClientConfig, resolve_config
+from any_llm._config import ClientConfig, merge_client_kwargs, resolve_config
 from any_llm._jsonl import InputSummary, check_input, discard_input, iter_custom_ids
 from any_llm._providers import CreateLookup, InputRef
 from any_llm._results import check_results_ready, stray_item, unreturned_item
@@ -44,6 +45,8 @@ from .http import HTTPClient
 from .listing import iter_listed
 
 logger = logging.getLogger("any_llm")
+
+_Client = TypeVar("_Client", bound="AnyLLM")
 
 
 class AnyLLM:
@@ -73,17 +76,22 @@ class AnyLLM:
 
     @classmethod
     def create(
-        cls,
+        cls: type[_Client],
         provider: str | LLMProvider,
-        *,
         api_key: str | None = None,
         api_base: str | None = None,
+        *,
         client_args: Mapping[str, Any] | None = None,
-    ) -> AnyLLM:
-        """Create a client; the key is ``api_key`` or the provider's environment variable."""
-        return cls(
-            resolve_config(provider, api_key=api_key, api_base=api_base, client_args=client_args)
-        )
+        **client_kwargs: Any,
+    ) -> _Client:
+        """Create a client; the key is ``api_key`` or the provider's environment variable.
+
+        Client settings (``timeout``, ``max_retries``, ``default_headers``, OpenAI's
+        ``organization`` and ``project``, ...: see ``client_args``) may be passed directly as
+        keyword arguments, as in any-llm, or in ``client_args``; a setting given both ways is
+        refused."""
+        args = merge_client_kwargs(provider, client_args, client_kwargs)
+        return cls(resolve_config(provider, api_key=api_key, api_base=api_base, client_args=args))
 
     @property
     def provider(self) -> str:
@@ -113,9 +121,9 @@ class AnyLLM:
         self,
         input_file_path: str | os.PathLike[str],
         endpoint: str,
-        *,
         completion_window: str = "24h",
         metadata: dict[str, str] | None = None,
+        *,
         on_upload_progress: Callable[[int], None] | None = None,
         idempotency_key: str | None = None,
         **kwargs: Any,
@@ -130,7 +138,10 @@ class AnyLLM:
         translated is checked whole, and staged, before any request.
 
         ``on_upload_progress`` is told the size of every chunk sent from disk (a retried upload
-        counts again). Extra ``kwargs`` are sent in the create request.
+        counts again). Extra ``kwargs`` are sent in the create request, but for the openai
+        SDK's per-request options: ``timeout`` (seconds, or an ``httpx.Timeout``-like object),
+        ``extra_headers`` and ``extra_query`` apply to every request of the call, and the
+        fields of ``extra_body`` are merged into the create body.
 
         Each call stamps its batch (and its upload) with an idempotency key: a random one, or
         ``idempotency_key`` when given, in which case a batch already carrying that key (among
@@ -139,6 +150,35 @@ class AnyLLM:
         BatchMayExistError carries the key: ``afind_batch(key)`` finds the batch later; the
         uploaded input is kept.
         """
+        refused = self._adapter.extra_body_refused
+        if kwargs.get("extra_body") is not None and refused is not None:
+            raise ConfigurationError(
+                f"{self.provider}: create_batch cannot take extra_body: {refused}"
+            )
+        options, kwargs = split_call_options(
+            self.provider, "create_batch", kwargs, body_fields=True
+        )
+        with call_scope(options):
+            return self._new_batch(
+                input_file_path,
+                endpoint,
+                completion_window,
+                metadata,
+                on_upload_progress,
+                idempotency_key,
+                kwargs,
+            )
+
+    def _new_batch(
+        self,
+        input_file_path: str | os.PathLike[str],
+        endpoint: str,
+        completion_window: str,
+        metadata: dict[str, str] | None,
+        on_upload_progress: Callable[[int], None] | None,
+        idempotency_key: str | None,
+        kwargs: dict[str, Any],
+    ) -> Batch:
         spec = self.config.spec
         check_create(
             spec,
@@ -361,18 +401,29 @@ class AnyLLM:
         found = self._adapter.find_created(key, pages=None)
         return found.ours[0] if found.ours else None
 
-    def retrieve_batch(self, batch_id: str) -> Batch:
-        """Retrieve a batch's current state."""
-        return self._adapter.retrieve_batch(batch_id)
+    def retrieve_batch(self, batch_id: str, **kwargs: Any) -> Batch:
+        """Retrieve a batch's current state.
 
-    def cancel_batch(self, batch_id: str) -> Batch:
+        ``kwargs``: the openai SDK's per-request options ``timeout``, ``extra_headers``,
+        ``extra_query`` (so for every call below); anything else is a ConfigurationError."""
+        options, _ = split_call_options(self.provider, "retrieve_batch", kwargs)
+        with call_scope(options):
+            return self._adapter.retrieve_batch(batch_id)
+
+    def cancel_batch(self, batch_id: str, **kwargs: Any) -> Batch:
         """Cancel a batch; partial results stay reachable."""
-        return self._adapter.cancel_batch(batch_id)
+        options, _ = split_call_options(self.provider, "cancel_batch", kwargs)
+        with call_scope(options):
+            return self._adapter.cancel_batch(batch_id)
 
-    def list_batches(self, *, after: str | None = None, limit: int | None = None) -> BatchPage:
+    def list_batches(
+        self, after: str | None = None, limit: int | None = None, **kwargs: Any
+    ) -> BatchPage:
         """One page of batches (newest first); ``page.next_cursor`` is the next ``after``."""
         check_listing(self.provider, after=after, limit=limit)
-        return self._adapter.list_batches(after=after, limit=limit)
+        options, _ = split_call_options(self.provider, "list_batches", kwargs)
+        with call_scope(options):
+            return self._adapter.list_batches(after=after, limit=limit)
 
     def iter_batches(self, *, limit: int | None = None) -> Iterator[Batch]:
         """Every batch, page after page (``limit`` is the page size). A list that repeats
@@ -497,9 +548,17 @@ class AnyLLM:
         batch: str | Batch,
         *,
         input_file_path: str | os.PathLike[str] | None = None,
+        **kwargs: Any,
     ) -> BatchResult:
         """Collect every result item of an ended batch (see ``aiter_batch_results``)."""
         check_results(self.provider, batch, input_file_path)
+        options, _ = split_call_options(self.provider, "retrieve_batch_results", kwargs)
+        with call_scope(options):
+            return self._collect_results(batch, input_file_path)
+
+    def _collect_results(
+        self, batch: str | Batch, input_file_path: str | os.PathLike[str] | None
+    ) -> BatchResult:
         if isinstance(batch, str):
             batch = self.retrieve_batch(batch)
         items: list[BatchResultItem] = []

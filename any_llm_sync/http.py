@@ -17,6 +17,7 @@ from any_llm._json import dumps, loads
 from any_llm._jsonl import LineBuffer
 from any_llm._retry import SINGLE_ATTEMPT, RetryConfig, is_retryable, request_policy, retry_delay
 from any_llm._transport import (
+    CALL_OPTIONS,
     MAX_REDIRECTS,
     REDIRECT_STATUSES,
     Transport,
@@ -79,7 +80,10 @@ class HTTPClient:
         headers: Mapping[str, str] | None = None,
     ) -> Request:
         """Build a request to ``base_url + path`` carrying the auth headers (and the base
-        URL's query parameters, under ``params``)."""
+        URL's query parameters, under ``params``).
+
+        The running call's options (``CALL_OPTIONS``: the openai SDK's ``timeout``,
+        ``extra_headers``, ``extra_query``) apply last, as in the openai SDK."""
         all_headers = Headers(self._headers)
         content: bytes | FileBody | None = with_upload_progress(body)
         if json_body is not None:
@@ -87,6 +91,13 @@ class HTTPClient:
             all_headers["Content-Type"] = "application/json"
         if headers:
             all_headers.update(headers)
+        options = CALL_OPTIONS.get()
+        timeout = self._timeout
+        if options is not None:
+            all_headers.update(options.headers)
+            if options.query:
+                params = {**(params or {}), **options.query}
+            timeout = options.timeout or timeout
         if self.default_params:
             params = {**self.default_params, **(params or {})}
         return Request(
@@ -95,7 +106,7 @@ class HTTPClient:
             headers=all_headers,
             params=params,
             body=content,
-            timeout=self._timeout,
+            timeout=timeout,
             provider=self.provider,
         )
 
@@ -108,15 +119,26 @@ class HTTPClient:
         headers: Mapping[str, str] | None = None,
     ) -> Request:
         """Build a request to an absolute URL outside the provider's API (a presigned upload
-        URL, say): it carries none of the client's headers, so no credential."""
+        URL, say): it carries none of the client's headers, so no credential. Of the running
+        call's options only the timeout applies: its extra headers may be credentials, and a
+        presigned URL's query is signed."""
+        options = CALL_OPTIONS.get()
         return Request(
             method=method,
             url=url,
             headers=Headers(headers or {}),
             body=with_upload_progress(body),
-            timeout=self._timeout,
+            timeout=(options.timeout if options else None) or self._timeout,
             provider=self.provider,
         )
+
+    def _origin_bound(self) -> frozenset[str]:
+        """The headers that never follow a redirect to another origin: the client's own and
+        the running call's ``extra_headers`` (either may carry a credential)."""
+        options = CALL_OPTIONS.get()
+        if options is None or not options.headers:
+            return self._credentials
+        return self._credentials | {name.lower() for name in options.headers}
 
     def send(
         self, request: Request, *, retry: bool = True, follow_redirects: bool = True
@@ -144,7 +166,7 @@ class HTTPClient:
                 raise_for_status(response, provider=self.provider)
                 return response
             request = redirect_request(
-                request, response.status, location, credentials=self._credentials
+                request, response.status, location, credentials=self._origin_bound()
             )
         raise self._too_many_redirects(request)
 
@@ -210,7 +232,7 @@ class HTTPClient:
                         request,
                         exc.status_code,
                         exc.headers["location"],
-                        credentials=self._credentials,
+                        credentials=self._origin_bound(),
                     )
                     attempt -= 1  # a redirect is not a failed attempt
                     continue

@@ -40,7 +40,9 @@ async def acreate_batch(
         idempotency_key: The key stamped on the batch (1 to 64 letters, digits, ``_``, ``-``;
             random when None). A batch that already carries it is returned instead of
             creating another.
-        **kwargs: Extra fields sent in the create request.
+        **kwargs: Extra fields sent in the create request; the openai SDK's per-request
+            options ``timeout``, ``extra_headers``, ``extra_query`` apply to every request of
+            the call, and ``extra_body``'s fields are merged into the create body.
 
     Returns:
         The created batch.
@@ -66,12 +68,14 @@ async def aretrieve_batch(
     api_key: str | None = None,
     api_base: str | None = None,
     client_args: Mapping[str, Any] | None = None,
+    **kwargs: Any,
 ) -> Batch:
-    """Retrieve a batch's current state."""
+    """Retrieve a batch's current state. ``kwargs``: the openai SDK's per-request options
+    ``timeout``, ``extra_headers`` and ``extra_query`` (anything else is refused)."""
     async with AsyncAnyLLM.create(
         provider, api_key=api_key, api_base=api_base, client_args=client_args
     ) as llm:
-        return await llm.aretrieve_batch(batch_id)
+        return await llm.aretrieve_batch(batch_id, **kwargs)
 
 
 async def afind_batch(
@@ -97,12 +101,13 @@ async def acancel_batch(
     api_key: str | None = None,
     api_base: str | None = None,
     client_args: Mapping[str, Any] | None = None,
+    **kwargs: Any,
 ) -> Batch:
     """Cancel a batch; results produced before the cancel stay reachable."""
     async with AsyncAnyLLM.create(
         provider, api_key=api_key, api_base=api_base, client_args=client_args
     ) as llm:
-        return await llm.acancel_batch(batch_id)
+        return await llm.acancel_batch(batch_id, **kwargs)
 
 
 async def alist_batches(
@@ -113,12 +118,13 @@ async def alist_batches(
     api_key: str | None = None,
     api_base: str | None = None,
     client_args: Mapping[str, Any] | None = None,
+    **kwargs: Any,
 ) -> BatchPage:
     """One page of batches, newest first: a sequence with ``has_more`` and ``next_cursor``."""
     async with AsyncAnyLLM.create(
         provider, api_key=api_key, api_base=api_base, client_args=client_args
     ) as llm:
-        return await llm.alist_batches(after=after, limit=limit)
+        return await llm.alist_batches(after=after, limit=limit, **kwargs)
 
 
 async def aiter_batches(
@@ -179,9 +185,12 @@ async def aretrieve_batch_results(
     api_key: str | None = None,
     api_base: str | None = None,
     client_args: Mapping[str, Any] | None = None,
+    **kwargs: Any,
 ) -> BatchResult:
     """Every result of an ended batch: one item per input custom_id, output and errors merged."""
     async with AsyncAnyLLM.create(
         provider, api_key=api_key, api_base=api_base, client_args=client_args
     ) as llm:
-        return await llm.aretrieve_batch_results(batch_id, input_file_path=input_file_path)
+        return await llm.aretrieve_batch_results(
+            batch_id, input_file_path=input_file_path, **kwargs
+        )

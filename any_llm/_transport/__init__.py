@@ -13,10 +13,12 @@ from collections.abc import AsyncGenerator, Generator
 from typing import Protocol
 
 from ._models import (
+    CALL_OPTIONS,
     CHUNK_SIZE,
     MAX_REDIRECTS,
     REDIRECT_STATUSES,
     UPLOAD_PROGRESS,
+    CallOptions,
     FileBody,
     Headers,
     Request,
@@ -30,11 +32,13 @@ from ._models import (
 )
 
 __all__ = [
+    "CALL_OPTIONS",
     "CHUNK_SIZE",
     "MAX_REDIRECTS",
     "REDIRECT_STATUSES",
     "UPLOAD_PROGRESS",
     "AsyncTransport",
+    "CallOptions",
     "FileBody",
     "Headers",
     "Request",

@@ -80,6 +80,20 @@ UPLOAD_PROGRESS: ContextVar[Callable[[int], None] | None] = ContextVar(
 """The upload progress callback of the create call running in this task or thread."""
 
 
+@attrs.frozen(kw_only=True)
+class CallOptions:
+    """The openai SDK's per-request options of one call (``timeout``, ``extra_headers``,
+    ``extra_query``), applied by the HTTP layer to every request the call sends."""
+
+    timeout: Timeout | None = None
+    headers: Mapping[str, str] = attrs.field(factory=dict, repr=False)
+    query: Mapping[str, str] = attrs.field(factory=dict)
+
+
+CALL_OPTIONS: ContextVar[CallOptions | None] = ContextVar("any_llm_call_options", default=None)
+"""The per-request options of the call running in this task or thread."""
+
+
 def with_upload_progress(body: FileBody | None) -> FileBody | None:
     """The body, reporting its reads to the running create call's progress callback."""
     on_read = UPLOAD_PROGRESS.get()

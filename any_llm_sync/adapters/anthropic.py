@@ -28,6 +28,10 @@ class AnthropicAdapter:
 
     finds_by_key = False
     """Anthropic's batches carry no key: only a create of this process can be looked for."""
+    extra_body_refused: str | None = (
+        "Anthropic's create body is the staged request list, streamed from disk, and "
+        "Anthropic's batch create takes no other field"
+    )
 
     def __init__(self, http: HTTPClient) -> None:
         self.http = http

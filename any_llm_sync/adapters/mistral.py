@@ -35,6 +35,7 @@ class MistralAdapter:
     """Upload, create, retrieve, cancel, list and read results on Mistral's protocol."""
 
     finds_by_key = True
+    extra_body_refused: str | None = None
 
     def __init__(self, http: HTTPClient) -> None:
         self.http = http

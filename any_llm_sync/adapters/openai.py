@@ -33,6 +33,7 @@ class OpenAIAdapter:
     one provider's differences (``protocol``)."""
 
     finds_by_key = True
+    extra_body_refused: str | None = None
 
     def __init__(
         self, http: HTTPClient, protocol: wire.OpenAIProtocol = wire.OPENAI_PROTOCOL

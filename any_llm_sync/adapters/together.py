@@ -42,6 +42,7 @@ class TogetherAdapter:
     """
 
     finds_by_key = True
+    extra_body_refused: str | None = None
 
     def __init__(self, http: HTTPClient) -> None:
         self.http = http

@@ -21,6 +21,9 @@ class AsyncBatchAdapter(Protocol):
     finds_by_key: bool
     """``afind_created`` can find a batch by its key alone, in any process, at any time (not
     only a create of this process in flight)."""
+    extra_body_refused: str | None
+    """Why ``extra_body`` cannot be merged into this provider's create body (None: the extra
+    fields go into a JSON create body as they are)."""
 
     async def aupload_input(self, source: InputSource, *, idempotency_key: str) -> InputRef:
         """Make the input ready for a create request (upload and/or stage it). ``source`` is

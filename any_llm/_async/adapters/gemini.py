@@ -47,6 +47,10 @@ class AsyncGeminiAdapter:
     """
 
     finds_by_key = True
+    extra_body_refused: str | None = (
+        "a Gemini create body is a fixed envelope around the requests (inline ones streamed "
+        "from a staged file); pass display_name= or priority= as keyword arguments instead"
+    )
 
     def __init__(self, http: AsyncHTTPClient) -> None:
         self.http = http

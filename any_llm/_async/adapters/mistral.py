@@ -33,6 +33,7 @@ class AsyncMistralAdapter:
     """Upload, create, retrieve, cancel, list and read results on Mistral's protocol."""
 
     finds_by_key = True
+    extra_body_refused: str | None = None
 
     def __init__(self, http: AsyncHTTPClient) -> None:
         self.http = http

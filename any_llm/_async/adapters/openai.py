@@ -31,6 +31,7 @@ class AsyncOpenAIAdapter:
     one provider's differences (``protocol``)."""
 
     finds_by_key = True
+    extra_body_refused: str | None = None
 
     def __init__(
         self, http: AsyncHTTPClient, protocol: wire.OpenAIProtocol = wire.OPENAI_PROTOCOL

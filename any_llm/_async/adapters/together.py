@@ -40,6 +40,7 @@ class AsyncTogetherAdapter:
     """
 
     finds_by_key = True
+    extra_body_refused: str | None = None
 
     def __init__(self, http: AsyncHTTPClient) -> None:
         self.http = http

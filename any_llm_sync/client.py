@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import os
+import weakref
 from collections.abc import Iterator, Callable, Mapping
 from functools import partial
 from pathlib import Path
@@ -73,6 +74,9 @@ class AnyLLM:
             timeout=config.timeout,
         )
         self._adapter = make_adapter(config.spec, self._http)
+        # A client never closed (as any-llm's examples use it) releases its connections when
+        # it is collected, without a warning.
+        weakref.finalize(self, self._transport.abandon)
 
     @classmethod
     def create(

@@ -562,7 +562,7 @@ def test_batch_record_fields() -> None:
     assert batch.cancelling_at == 120
     assert (batch.request_counts.total, batch.request_counts.completed) == (8, 5)
     assert batch.request_counts.failed == 3
-    assert batch.metadata is None and batch.input_file_id is None and batch.error_file_id is None
+    assert batch.metadata is None and batch.input_file_id == "" and batch.error_file_id is None
     assert batch.finalizing_at is None and batch.failed_at is None
     with pytest.raises(TypeError, match=r"request_counts\.errored"):
         wire.batch_to_record(wire_batch(request_counts={**counts, "errored": -1}))

@@ -215,3 +215,18 @@ def test_a_create_interrupted_by_ctrl_c_keeps_its_input(
     [upload] = [f for f in emu.files() if f["purpose"] == "batch"]
     assert "idempotency key interrupted" in caplog.text
     assert upload["id"] in caplog.text
+
+
+async def test_a_client_never_closed_leaves_no_warning(emu: Emulator, tmp_path: Path) -> None:
+    # As any-llm's own examples use it: created, used, dropped. Warnings are errors here, and
+    # an unclosed aiohttp session would warn when collected.
+    path = tmp_path / "r.jsonl"
+    write_requests(path, 2)
+    llm = AnyLLM.create("openai", api_key=KEY, api_base=emu.api_base(), client_args=client_args())
+    batch = await llm.acreate_batch(path, CHAT)
+    assert (await llm.aretrieve_batch(batch.id)).id == batch.id
+    assert isinstance(await llm.alist_batches(), list)
+    del llm
+    gc.collect()
+    await asyncio.sleep(0)
+    gc.collect()

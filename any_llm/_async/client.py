@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import weakref
 from collections.abc import AsyncIterator, Callable, Mapping
 from functools import partial
 from pathlib import Path
@@ -71,6 +72,9 @@ class AsyncAnyLLM:
             timeout=config.timeout,
         )
         self._adapter = make_adapter(config.spec, self._http)
+        # A client never closed (as any-llm's examples use it) releases its connections when
+        # it is collected, without a warning.
+        weakref.finalize(self, self._transport.abandon)
 
     @classmethod
     def create(

@@ -683,6 +683,8 @@ def batch_to_record(data: Any) -> dict[str, Any]:
         "provider_status": str(raw_status),
         "status": status,
         "endpoint": CHAT_ENDPOINT,
+        # No input file: "" as OpenAI's Batch needs a string here (and any-llm gives "").
+        "input_file_id": "",
         "completion_window": "24h",
         "created_at": created,
         "in_progress_at": created,  # Anthropic starts processing at once

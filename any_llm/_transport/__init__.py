@@ -73,6 +73,10 @@ class AsyncTransport(Protocol):
         """Close every connection."""
         ...
 
+    def abandon(self) -> None:
+        """Drop every connection without waiting (the client was collected unclosed)."""
+        ...
+
 
 class Transport(Protocol):
     """Sends requests for the sync twin."""
@@ -92,4 +96,8 @@ class Transport(Protocol):
 
     def close(self) -> None:
         """Close every connection."""
+        ...
+
+    def abandon(self) -> None:
+        """Drop every connection without waiting (the client was collected unclosed)."""
         ...

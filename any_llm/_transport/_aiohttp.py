@@ -186,6 +186,20 @@ class AiohttpTransport:
                 request, exc, timed_out=isinstance(exc, asyncio.TimeoutError), sent=_sent(exc)
             ) from exc
 
+    def abandon(self) -> None:
+        """Drop the connections of a client collected without being closed. A finalizer
+        cannot await ``aclose``: the connector's transports are closed at once instead, which
+        leaves the session closed, so aiohttp has no unclosed session to warn about."""
+        self._closed = True
+        session, self._session = self._session, None
+        connector = session.connector if session is not None else None
+        if connector is not None and not connector.closed:
+            # ``BaseConnector._close`` closes the transports without awaiting (what ``close``
+            # does before it returns its awaitable, which a finalizer cannot await).
+            close_now = getattr(connector, "_close", None)
+            if close_now is not None:
+                close_now()
+
     async def aclose(self) -> None:
         """Close every connection, for good: requests in flight end with ClientClosedError
         and later ones raise it. Closing twice is harmless."""

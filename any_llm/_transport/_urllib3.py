@@ -173,6 +173,10 @@ class Urllib3Transport:
                 resp.close()
             resp.release_conn()
 
+    def abandon(self) -> None:
+        """Drop the connections of a client collected without being closed (``close``)."""
+        self.close()
+
     def close(self) -> None:
         """Close every connection, for good: later requests raise ClientClosedError (a request
         in flight in another thread ends first). Closing twice is harmless."""

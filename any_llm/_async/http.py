@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import aclosing
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
@@ -177,14 +177,18 @@ class AsyncHTTPClient:
             url=strip_query(request.url),
         )
 
-    async def ajson(self, request: Request, *, retry: bool = True) -> Any:
-        """Send (with retries unless ``retry=False``) and decode the JSON answer."""
-        return self.decode(await self.asend(request, retry=retry))
+    async def ajson(
+        self, request: Request, *, retry: bool = True, load: Callable[[bytes], Any] = loads
+    ) -> Any:
+        """Send (with retries unless ``retry=False``) and decode the JSON answer (with
+        ``load``: a decoder raising ValueError on what is not JSON)."""
+        return self.decode(await self.asend(request, retry=retry), load=load)
 
-    def decode(self, response: Response) -> Any:
-        """The JSON of an answer; APIResponseValidationError when it is not JSON."""
+    def decode(self, response: Response, *, load: Callable[[bytes], Any] = loads) -> Any:
+        """The JSON of an answer, decoded by ``load``; APIResponseValidationError when it is
+        not JSON."""
         try:
-            return loads(response.content)
+            return load(response.content)
         except ValueError as exc:
             raise APIResponseValidationError(
                 f"{self.provider}: {response.method} {response.path} returned invalid JSON "

@@ -714,6 +714,22 @@ def _error_detail(error: dict[str, Any]) -> tuple[str | None, str]:
     return name, str(message) if message else "no message given"
 
 
+def decode_operation(content: bytes | memoryview) -> Any:
+    """A batch operation's JSON, its inline requests and responses kept as bytes (not built:
+    on 20 MB that would hold the GIL for hundreds of milliseconds per poll); ValueError when
+    it is not JSON. ``batch_to_record``, ``inline_results`` and ``inline_input_keys`` read it."""
+    from .gemini_operation import decode_operation as decode
+
+    return decode(content)
+
+
+def decode_page(content: bytes | memoryview) -> Any:
+    """A ``GET /batches`` page, each operation decoded as ``decode_operation`` does."""
+    from .gemini_operation import decode_page as decode
+
+    return decode(content)
+
+
 def batch_to_record(data: Any) -> dict[str, Any]:
     """A batch operation (``{"name", "metadata", "done", "response", "error"}``) → the dict the
     converter structures into ``Batch``."""
@@ -987,9 +1003,12 @@ def parse_result_line(line: bytes, *, batch: Batch, where: str) -> BatchResultIt
 def inline_results(data: Any, *, batch: Batch) -> Iterator[BatchResultItem]:
     """The results inside a finished batch operation (``inlinedResponses``), joined on
     ``metadata.key``."""
+    from .gemini_operation import response_entries
+
     output = batch_output(data) if isinstance(data, dict) else {}
-    entries = _dict(output.get("inlinedResponses")).get("inlinedResponses") or []
-    for number, entry in enumerate(entries if isinstance(entries, list) else [], start=1):
+    # Kept as bytes by decode_operation: parsed here one entry at a time.
+    entries = response_entries(output.get("inlinedResponses"))
+    for number, entry in enumerate(entries, start=1):
         where = f"batch {batch.id} inline response {number}"
         key = _key_of(entry.get("metadata")) if isinstance(entry, dict) else None
         if key is None:
@@ -1001,10 +1020,12 @@ def inline_results(data: Any, *, batch: Batch) -> Iterator[BatchResultItem]:
 def inline_input_keys(data: Any) -> Iterator[str]:
     """The keys of the inline requests a batch operation echoes in ``inputConfig`` (whether
     Gemini echoes them is unverified: nothing is yielded when it does not)."""
+    from .gemini_operation import request_keys
+
     meta = _dict(data.get("metadata")) if isinstance(data, dict) else {}
-    requests = _dict(_dict(meta.get("inputConfig")).get("requests")).get("requests") or []
-    for entry in requests if isinstance(requests, list) else []:
-        key = _key_of(entry.get("metadata")) if isinstance(entry, dict) else None
+    # Kept as bytes by decode_operation: only each request's metadata is parsed.
+    for metadata in request_keys(_dict(meta.get("inputConfig")).get("requests")):
+        key = _key_of(metadata)
         if key is not None:
             yield key
 

@@ -260,7 +260,7 @@ class GeminiAdapter:
                 request = self.http.request("POST", path, body=content)
         except ValueError as exc:
             raise ConfigurationError(f"{self.http.provider}: {exc}") from None
-        return self._batch(self.http.json(request, retry=False))
+        return self._batch(self.http.json(request, retry=False, load=wire.decode_operation))
 
     def find_created(
         self, idempotency_key: str, *, pages: int | None = IDEMPOTENCY_PAGES
@@ -274,8 +274,10 @@ class GeminiAdapter:
         return self._batch(self._operation(batch_id))
 
     def _operation(self, batch_id: str) -> Any:
+        """The batch operation, its inline requests and responses kept as bytes (an inline
+        batch echoes up to 20 MB of them on every poll: building them would block the loop)."""
         path = self._api + wire.batch_path(batch_id)
-        return self.http.json(self.http.request("GET", path))
+        return self.http.json(self.http.request("GET", path), load=wire.decode_operation)
 
     def cancel_batch(self, batch_id: str) -> Batch:
         """Ask Gemini to cancel the batch, then read it back.
@@ -300,7 +302,7 @@ class GeminiAdapter:
         if limit is not None:
             params["pageSize"] = str(limit)
         request = self.http.request("GET", f"{self._api}/batches", params=params or None)
-        data = self.http.json(request)
+        data = self.http.json(request, load=wire.decode_page)
         try:
             return wire.parse_page(data, self._batch)
         except (TypeError, ValueError) as exc:
@@ -315,8 +317,8 @@ class GeminiAdapter:
     def iter_results(self, batch: Batch) -> Iterator[BatchResultItem]:
         """The responses file, streamed line by line, or the results inside the batch.
 
-        Inline results come in the batch object itself, read in one piece: their size is
-        bounded by the inline input limit (plus the answers).
+        Inline results come in the batch object itself, fetched in one piece (their size is
+        bounded by the inline input limit, plus the answers) and parsed one at a time.
         """
         output = batch.output_file_id
         if not output:

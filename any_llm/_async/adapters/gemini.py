@@ -258,7 +258,7 @@ class AsyncGeminiAdapter:
                 request = self.http.request("POST", path, body=content)
         except ValueError as exc:
             raise ConfigurationError(f"{self.http.provider}: {exc}") from None
-        return self._batch(await self.http.ajson(request, retry=False))
+        return self._batch(await self.http.ajson(request, retry=False, load=wire.decode_operation))
 
     async def afind_created(
         self, idempotency_key: str, *, pages: int | None = IDEMPOTENCY_PAGES
@@ -272,8 +272,10 @@ class AsyncGeminiAdapter:
         return self._batch(await self._operation(batch_id))
 
     async def _operation(self, batch_id: str) -> Any:
+        """The batch operation, its inline requests and responses kept as bytes (an inline
+        batch echoes up to 20 MB of them on every poll: building them would block the loop)."""
         path = self._api + wire.batch_path(batch_id)
-        return await self.http.ajson(self.http.request("GET", path))
+        return await self.http.ajson(self.http.request("GET", path), load=wire.decode_operation)
 
     async def acancel_batch(self, batch_id: str) -> Batch:
         """Ask Gemini to cancel the batch, then read it back.
@@ -298,7 +300,7 @@ class AsyncGeminiAdapter:
         if limit is not None:
             params["pageSize"] = str(limit)
         request = self.http.request("GET", f"{self._api}/batches", params=params or None)
-        data = await self.http.ajson(request)
+        data = await self.http.ajson(request, load=wire.decode_page)
         try:
             return wire.parse_page(data, self._batch)
         except (TypeError, ValueError) as exc:
@@ -313,8 +315,8 @@ class AsyncGeminiAdapter:
     async def aiter_results(self, batch: Batch) -> AsyncIterator[BatchResultItem]:
         """The responses file, streamed line by line, or the results inside the batch.
 
-        Inline results come in the batch object itself, read in one piece: their size is
-        bounded by the inline input limit (plus the answers).
+        Inline results come in the batch object itself, fetched in one piece (their size is
+        bounded by the inline input limit, plus the answers) and parsed one at a time.
         """
         output = batch.output_file_id
         if not output:

@@ -13,6 +13,11 @@ the measured loop; each provider runs in a fresh process, after a warm-up create
 file (imports, connection). The OpenAI-protocol providers the emulator does not mount
 (DashScope, Moonshot, Nebius, Cerebras) talk to its OpenAI mount. With ``--out``, the table
 replaces the "Event loop" section of that Markdown file (appended when missing).
+
+When gemini is measured, a second case (``--gemini-inline-mb``, 15 MB by default: under
+Gemini's inline limit) creates a batch whose requests go inline, polls it until it ends and
+reads its results, the ticker running throughout: every one of those answers echoes the
+inline requests (and, once done, the answers), so each is a decode of that size on the loop.
 """
 
 from __future__ import annotations
@@ -113,6 +118,77 @@ asyncio.run(main())
 """
 
 
+GEMINI_INLINE_CHILD = """
+import asyncio, json, sys, time
+from any_llm import AnyLLM
+from any_llm._providers import gemini as wire
+base, small, big = sys.argv[1:4]
+tick = float(sys.argv[4])
+
+async def main():
+    gaps = []
+    phase = ["idle"]
+    done = asyncio.Event()
+
+    async def ticker():
+        last = time.perf_counter()
+        while not done.is_set():
+            await asyncio.sleep(tick)
+            now = time.perf_counter()
+            gaps.append((phase[0], now - last))
+            last = now
+
+    args = {{"timeout": 600}}
+    async with AnyLLM.create("gemini", api_key="bench", api_base=base, client_args=args) as llm:
+        await llm.acreate_batch(small, {chat!r})  # warm-up: imports, connection
+        task = asyncio.create_task(ticker())
+        await asyncio.sleep(tick * 4)
+        phase[0] = "create"
+        batch = await llm.acreate_batch(big, {chat!r})
+        assert batch.input_file_id.endswith(wire.INLINE_INPUT), batch.input_file_id
+        phase[0] = "poll"
+        polls = 1
+        while not batch.is_terminal:
+            await asyncio.sleep(0.25)
+            batch = await llm.aretrieve_batch(batch.id)
+            polls += 1
+        phase[0] = "results"
+        result = await llm.aretrieve_batch_results(batch)
+        phase[0] = "idle"
+        done.set()
+        await task
+    row = {{"provider": "gemini (inline)", "batch": batch.id, "polls": polls,
+           "results": len(result.results), "ticks": len(gaps)}}
+    for name in ("create", "poll", "results"):
+        longest = max([gap for where, gap in gaps if where == name] or [0.0])
+        row[name + "_block_ms"] = max(longest - tick, 0.0) * 1000
+    row["block_ms"] = max(row[n + "_block_ms"] for n in ("create", "poll", "results"))
+    print(json.dumps(row))
+
+asyncio.run(main())
+"""
+
+
+def measure_gemini_inline(base: str, small: Path, big: Path, timeout: float) -> dict[str, Any]:
+    """A Gemini batch small enough to go inline: its create answer, every poll and the results
+    carry the inline requests (and answers), with a ticker on the loop throughout."""
+    code = GEMINI_INLINE_CHILD.format(chat=CHAT)
+    run = subprocess.run(
+        [sys.executable, "-c", code, base, str(small), str(big), str(TICK_SECONDS)],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    if run.returncode != 0:
+        return {
+            "provider": "gemini (inline)",
+            "error": (run.stderr.strip().splitlines() or ["?"])[-1],
+        }
+    data: dict[str, Any] = json.loads(run.stdout.strip().splitlines()[-1])
+    return data
+
+
 def measure(provider: str, base: str, small: Path, big: Path, timeout: float) -> dict[str, Any]:
     """Create a batch from ``big`` in a fresh process, with a ticker on its loop."""
     code = CHILD.format(chat=CHAT)
@@ -137,7 +213,12 @@ def api_bases(url: str) -> dict[str, str]:
     return {name: url + mounted.get(name, mounted["openai"]) for name in PROVIDERS}
 
 
-def table(rows: list[dict[str, Any]], size: int, requests: int) -> str:
+def table(
+    rows: list[dict[str, Any]],
+    size: int,
+    requests: int,
+    extra: list[dict[str, Any]] | None = None,
+) -> str:
     """The Markdown section of a run."""
     lines = [
         SECTION,
@@ -159,6 +240,25 @@ def table(rows: list[dict[str, Any]], size: int, requests: int) -> str:
                 f"| {row['provider']} | {row['wall_s']:.2f} | {row['ticks']} | "
                 f"{row['block_ms']:.1f} |"
             )
+    inline = [row for row in extra or [] if "error" in row or "poll_block_ms" in row]
+    if inline:
+        lines += [
+            "",
+            "A Gemini batch small enough to go inline (every create, poll and results answer "
+            "echoes its requests, and once done its answers): longest block per phase.",
+            "",
+            "| case | polls | results | create (ms) | each poll (ms) | results (ms) |",
+            "| --- | --- | --- | --- | --- | --- |",
+        ]
+        for row in inline:
+            if "error" in row:
+                lines.append(f"| {row['provider']} | error: {row['error']} | | | | |")
+            else:
+                lines.append(
+                    f"| {row['provider']}, {row['size'] / 1e6:.1f} MB | {row['polls']} | "
+                    f"{row['results']:,} | {row['create_block_ms']:.1f} | "
+                    f"{row['poll_block_ms']:.1f} | {row['results_block_ms']:.1f} |"
+                )
     lines += [END, ""]
     return "\n".join(lines)
 
@@ -183,6 +283,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-block-ms", type=float, default=50.0, help="fail above this")
     parser.add_argument("--json", type=Path, default=None, help="also write the rows as JSON")
     parser.add_argument("--out", type=Path, default=None, help="update this Markdown file")
+    parser.add_argument(
+        "--gemini-inline-mb",
+        type=float,
+        default=15.0,
+        help="also time a Gemini inline batch of this size through create, polls and "
+        "results (when gemini is measured; 0: not)",
+    )
     parser.add_argument("--timeout", type=float, default=600.0, help="per provider (s)")
     args = parser.parse_args(argv)
     providers = [p for p in args.providers.split(",") if p]
@@ -193,6 +300,9 @@ def main(argv: list[str] | None = None) -> int:
         tmp_path = Path(tmp)
         big, small = tmp_path / "big.jsonl", tmp_path / "small.jsonl"
         requests = make_file(big, int(args.size_mb * 1_000_000))
+        inline_file = tmp_path / "inline.jsonl"
+        if "gemini" in providers and args.gemini_inline_mb > 0:
+            make_file(inline_file, int(args.gemini_inline_mb * 1_000_000))
         make_file(small, 12 * 400, max_requests=12)  # Cerebras takes 10 requests or more
         port = _free_port()
         url = f"http://127.0.0.1:{port}"
@@ -205,6 +315,7 @@ def main(argv: list[str] | None = None) -> int:
             stderr=subprocess.DEVNULL,
         )
         rows: list[dict[str, Any]] = []
+        extra: list[dict[str, Any]] = []
         try:
             _wait_ready(url, time.monotonic() + 30)
             size = big.stat().st_size
@@ -214,16 +325,23 @@ def main(argv: list[str] | None = None) -> int:
                 row = measure(provider, bases[provider], small, big, args.timeout)
                 rows.append(row)
                 print(json.dumps(row), flush=True)
+            if inline_file.exists():
+                row = measure_gemini_inline(bases["gemini"], small, inline_file, args.timeout)
+                row["size"] = inline_file.stat().st_size
+                extra.append(row)
+                print(json.dumps(row), flush=True)
         finally:
             server.terminate()
             server.wait(timeout=30)
-    section = table(rows, size, requests)
+    section = table(rows, size, requests, extra)
     print(section)
     if args.json is not None:
         args.json.write_text(json.dumps({"size": size, "requests": requests, "rows": rows}))
     if args.out is not None:
         write_section(args.out, section)
-    failed = [r["provider"] for r in rows if "error" in r or r["block_ms"] > args.max_block_ms]
+    failed = [
+        r["provider"] for r in rows + extra if "error" in r or r["block_ms"] > args.max_block_ms
+    ]
     if failed:
         print(f"FAIL: {', '.join(failed)} (error, or a block over {args.max_block_ms} ms)")
         return 1

@@ -12,7 +12,7 @@ from urllib.parse import urlsplit, urlunsplit
 import attrs
 from tenacity import AsyncRetrying
 
-from any_llm._compat import arun_sync
+from any_llm._compat import arun_sync, asleep
 from any_llm._converter import structure, validation_error
 from any_llm._jsonl import InputSource, validated
 from any_llm._providers import (
@@ -323,7 +323,9 @@ class AsyncGeminiAdapter:
             return
         if output.endswith(wire.INLINE_OUTPUT):
             data = await self._operation(batch.id)
-            for inline in wire.inline_results(data, batch=batch):
+            for number, inline in enumerate(wire.inline_results(data, batch=batch), start=1):
+                if number % wire.INLINE_ITEMS_PER_TURN == 0:
+                    await asleep(0)  # the loop's turn: parsing tens of thousands takes a while
                 yield inline
             return
         number = 0
@@ -340,7 +342,10 @@ class AsyncGeminiAdapter:
         source = batch.input_file_id
         found = False
         if source and source.endswith(wire.INLINE_INPUT):
-            for key in wire.inline_input_keys(await self._operation(batch.id)):
+            keys = wire.inline_input_keys(await self._operation(batch.id))
+            for number, key in enumerate(keys, start=1):
+                if number % wire.INLINE_ITEMS_PER_TURN == 0:
+                    await asleep(0)
                 found = True
                 yield key
         elif source:

@@ -659,7 +659,7 @@ INLINE_INPUT = ":inlinedRequests"
 """Suffix of the synthetic input file id of a batch whose requests were inline."""
 INLINE_OUTPUT = ":inlinedResponses"
 """Suffix of the synthetic output file id of a batch whose results are inside it."""
-INLINE_ITEMS_PER_TURN = 500
+INLINE_ITEMS_PER_TURN = 100
 """Inline results (or input keys) parsed between two turns given to the event loop."""
 
 

@@ -310,6 +310,9 @@ def main(argv: list[str] | None = None) -> int:
             [
                 *(sys.executable, "-m", "any_llm.emulator"),
                 *("--port", str(port), "--data-dir", str(tmp_path / "emulator")),
+                # Batches end in 3 s: the inline Gemini case polls one to its end.
+                *("--validating-seconds", "0.5", "--in-progress-seconds", "2"),
+                *("--finalizing-seconds", "0.5"),
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -336,7 +339,9 @@ def main(argv: list[str] | None = None) -> int:
     section = table(rows, size, requests, extra)
     print(section)
     if args.json is not None:
-        args.json.write_text(json.dumps({"size": size, "requests": requests, "rows": rows}))
+        args.json.write_text(
+            json.dumps({"size": size, "requests": requests, "rows": rows, "inline": extra})
+        )
     if args.out is not None:
         write_section(args.out, section)
     failed = [

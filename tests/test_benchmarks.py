@@ -150,6 +150,8 @@ def test_loop_block_smoke_run_measures_every_provider_it_is_given(tmp_path: Path
             "1",
             "--providers",
             "openai,mistral,gemini",
+            "--gemini-inline-mb",
+            "0.3",
             "--max-block-ms",
             "10000",  # a smoke run on a busy machine: the target is the full run's
             "--json",
@@ -169,3 +171,7 @@ def test_loop_block_smoke_run_measures_every_provider_it_is_given(tmp_path: Path
     assert text.count("<!-- loop_block.py: begin -->") == 1
     assert "old" not in text and "kept" in text
     assert "| mistral |" in text
+    [inline] = data["inline"]  # the Gemini inline batch: created, polled to its end, read
+    assert "error" not in inline, inline
+    assert inline["polls"] >= 1 and inline["results"] > 0 and inline["poll_block_ms"] >= 0
+    assert "| gemini (inline), 0.3 MB |" in text

@@ -74,7 +74,7 @@ async def test_operations_keep_their_inline_parts_as_bytes(
         assert parts and all(isinstance(part, msgspec.Raw) for part in parts)
     assert len(inline_parts(spy.seen[-1])) == 3  # the done batch's answers are bytes too
 
-    result = await aretrieve_batch_results("gemini", done, **common(emu))
+    result = await aretrieve_batch_results("gemini", done.id, **common(emu))
     assert sorted(item.custom_id for item in result.results) == sorted(ids)
     assert result.strays == []
     statuses = {item.custom_id: item.status for item in result.results}

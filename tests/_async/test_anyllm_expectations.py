@@ -1,0 +1,248 @@
+"""any-llm's own batch tests' user-visible expectations, written fresh against the emulator
+(issue 12, "done when"). Each test names the any-llm test it mirrors
+(mozilla-ai/any-llm, tests/...). Where any-llm's test does something we refuse on purpose
+(``metadata=`` on a provider that drops it), the test checks our documented refusal instead."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from any_llm import AnyLLM
+from any_llm.api import (
+    acancel_batch,
+    acreate_batch,
+    alist_batches,
+    aretrieve_batch,
+    aretrieve_batch_results,
+)
+from any_llm.emulator import Emulator
+from any_llm.exceptions import BatchNotCompleteError
+from any_llm.types.batch import Batch, BatchResult
+from tests.helpers import CHAT, KEY, client_args
+
+# The providers any-llm runs batches on that we serve too (its bedrock and otari we do not).
+MODELS = {
+    "openai": "gpt-4o-mini",
+    "mistral": "mistral-small-latest",
+    "anthropic": "claude-3-5-haiku-latest",
+    "gemini": "gemini-2.5-flash",
+    "together": "meta-llama/Llama-3.3-70B-Instruct-Turbo",
+}
+# Providers that drop metadata: we refuse metadata= there (docs/migrating-from-any-llm.md).
+DROPS_METADATA = {"anthropic", "gemini", "together"}
+STATUSES = [
+    "validating",
+    "in_progress",
+    "finalizing",
+    "completed",
+    "failed",
+    "expired",
+    "cancelled",
+]
+
+
+def write_any_llm_file(path: Path, model: str, questions: list[str]) -> Path:
+    """A JSONL as any-llm's integration tests write it: /v1 url, max_tokens."""
+    with path.open("w", encoding="utf-8") as out:
+        for i, question in enumerate(questions, 1):
+            request = {
+                "custom_id": f"request-{i}",
+                "method": "POST",
+                "url": "/v1/chat/completions",
+                "body": {
+                    "model": model,
+                    "messages": [{"role": "user", "content": question}],
+                    "max_tokens": 100,
+                },
+            }
+            out.write(json.dumps(request) + "\n")
+    return path
+
+
+def config(emu: Emulator, provider: str) -> dict[str, Any]:
+    """What any-llm's provider_client_config would hold: a key and a base URL."""
+    return {"api_key": KEY, "api_base": emu.api_base(provider), "client_args": client_args()}
+
+
+@pytest.mark.parametrize("provider", sorted(MODELS))
+async def test_create_retrieve_cancel_unclosed_client(
+    slow_emu: Emulator, tmp_path: Path, provider: str
+) -> None:
+    # Mirrors tests/integration/test_batch.py::test_create_and_retrieve_batch: a client made
+    # with AnyLLM.create(provider, **config) and never closed, SUPPORTS_BATCH checked,
+    # statuses compared as strings, input_file_id never None.
+    path = write_any_llm_file(
+        tmp_path / "in.jsonl", MODELS[provider], ["What is 2+2?", "What is the capital?"]
+    )
+    llm = AnyLLM.create(provider, **config(slow_emu, provider))
+    assert llm.SUPPORTS_BATCH
+    metadata: dict[str, str] | None = {"description": "Test batch from any-llm tests"}
+    if provider in DROPS_METADATA:
+        metadata = None  # refused here on purpose; see test_metadata_refused_where_dropped
+    batch = await llm.acreate_batch(
+        input_file_path=str(path),
+        endpoint="/v1/chat/completions",
+        completion_window="24h",
+        metadata=metadata,
+    )
+    assert isinstance(batch, Batch)
+    assert batch.id is not None
+    assert batch.status in STATUSES
+    assert batch.input_file_id is not None
+    assert batch.endpoint == "/v1/chat/completions"
+    if provider != "gemini":  # see test_gemini_reports_the_window_asked_for
+        assert batch.completion_window == "24h"
+    if metadata is not None:
+        assert batch.metadata == metadata
+
+    retrieved = await llm.aretrieve_batch(batch.id)
+    assert isinstance(retrieved, Batch)
+    assert retrieved.id == batch.id
+    assert retrieved.input_file_id == batch.input_file_id
+
+    cancelled = await llm.acancel_batch(batch.id)
+    assert isinstance(cancelled, Batch)
+    assert cancelled.id == batch.id
+    assert cancelled.status in ["cancelling", "cancelled"]
+
+
+@pytest.mark.parametrize("provider", sorted(DROPS_METADATA))
+async def test_metadata_refused_where_dropped(emu: Emulator, tmp_path: Path, provider: str) -> None:
+    # The part of tests/integration/test_batch.py::test_create_and_retrieve_batch that differs
+    # on purpose: metadata= on a provider that would drop it is refused before any request.
+    from any_llm.errors import UnsupportedParameterError
+
+    path = write_any_llm_file(tmp_path / "in.jsonl", MODELS[provider], ["What is 2+2?"])
+    llm = AnyLLM.create(provider, **config(emu, provider))
+    with pytest.raises(UnsupportedParameterError, match="metadata"):
+        await llm.acreate_batch(
+            input_file_path=str(path),
+            endpoint="/v1/chat/completions",
+            completion_window="24h",
+            metadata={"description": "x"},
+        )
+    assert [r for r in emu.requests() if r["method"] == "POST"] == []
+
+
+@pytest.mark.parametrize("provider", sorted(MODELS))
+async def test_list_batches_is_a_list_and_limit_caps_it(
+    emu: Emulator, tmp_path: Path, provider: str
+) -> None:
+    # Mirrors tests/integration/test_batch.py::test_list_batches.
+    llm = AnyLLM.create(provider, **config(emu, provider))
+    assert isinstance(await llm.alist_batches(), list)
+    path = write_any_llm_file(tmp_path / "in.jsonl", MODELS[provider], ["What is 2+2?"])
+    for _ in range(7):
+        await llm.acreate_batch(str(path), "/v1/chat/completions")
+    batches = await llm.alist_batches()
+    assert isinstance(batches, list)
+    limited = await llm.alist_batches(limit=5)
+    assert isinstance(limited, list)
+    assert len(limited) <= 5
+
+
+async def test_api_functions_with_keyword_arguments(emu: Emulator, tmp_path: Path) -> None:
+    # Mirrors tests/integration/test_batch.py::test_batch_with_api_functions: every argument
+    # by keyword (provider=, input_file_path=, batch_id=), the client config as **kwargs,
+    # no completion_window.
+    path = write_any_llm_file(tmp_path / "in.jsonl", MODELS["openai"], ["Say hello"])
+    cfg = config(emu, "openai")
+    batch = await acreate_batch(
+        provider="openai", input_file_path=str(path), endpoint="/v1/chat/completions", **cfg
+    )
+    assert isinstance(batch, Batch)
+    assert batch.id is not None
+    retrieved = await aretrieve_batch(provider="openai", batch_id=batch.id, **cfg)
+    assert isinstance(retrieved, Batch)
+    assert retrieved.id == batch.id
+    batches = await alist_batches(provider="openai", limit=10, **cfg)
+    assert isinstance(batches, list)
+    assert batch.id in [b.id for b in batches]
+
+
+async def test_api_cancel_batch_with_keyword_arguments(slow_emu: Emulator, tmp_path: Path) -> None:
+    # Mirrors the cancel step of tests/integration/test_batch.py::test_batch_with_api_functions
+    # (on a batch still running, as a real one would be).
+    path = write_any_llm_file(tmp_path / "in.jsonl", MODELS["openai"], ["Say hello"])
+    cfg = config(slow_emu, "openai")
+    batch = await acreate_batch(
+        provider="openai", input_file_path=str(path), endpoint="/v1/chat/completions", **cfg
+    )
+    cancelled = await acancel_batch(provider="openai", batch_id=batch.id, **cfg)
+    assert isinstance(cancelled, Batch)
+    assert cancelled.id == batch.id
+
+
+@pytest.mark.parametrize("provider", sorted(MODELS))
+async def test_results_of_a_fresh_batch_raise_not_complete(
+    slow_emu: Emulator, tmp_path: Path, provider: str
+) -> None:
+    # Mirrors tests/integration/test_batch.py::test_retrieve_batch_results_not_complete and
+    # ::test_retrieve_batch_results_with_api_function (method and api function).
+    # Closed here with ``async with``: an unclosed client kept alive past the event loop's end
+    # by a reference cycle (pytest.raises' traceback holds this frame) warns ResourceWarning
+    # when the garbage collector finally takes it (reported, not fixed here).
+    path = write_any_llm_file(tmp_path / "in.jsonl", MODELS[provider], ["What is 2+2?"])
+    async with AnyLLM.create(provider, **config(slow_emu, provider)) as llm:
+        batch = await llm.acreate_batch(
+            input_file_path=str(path), endpoint="/v1/chat/completions", completion_window="24h"
+        )
+        with pytest.raises(BatchNotCompleteError) as info:
+            await llm.aretrieve_batch_results(batch.id)
+        assert info.value.batch_id == batch.id
+        with pytest.raises(BatchNotCompleteError):
+            await aretrieve_batch_results(
+                provider=provider, batch_id=batch.id, **config(slow_emu, provider)
+            )
+        await llm.acancel_batch(batch.id)
+
+
+@pytest.mark.xfail(
+    strict=True, reason="Gemini batches report '48h' (their expiry); any-llm reports '24h'"
+)
+async def test_gemini_reports_the_window_asked_for(emu: Emulator, tmp_path: Path) -> None:
+    # The completion_window part of tests/integration/test_batch.py::test_create_and_retrieve_batch
+    # for Gemini: any-llm reports "24h". The fix belongs in any_llm/_providers/gemini.py
+    # (owned by another engineer); when it lands this test XPASSes and must lose its mark.
+    path = write_any_llm_file(tmp_path / "in.jsonl", MODELS["gemini"], ["What is 2+2?"])
+    async with AnyLLM.create("gemini", **config(emu, "gemini")) as llm:
+        batch = await llm.acreate_batch(str(path), "/v1/chat/completions", "24h")
+        assert batch.completion_window == "24h"
+        retrieved = await llm.aretrieve_batch(batch.id)
+        assert retrieved.completion_window == "24h"
+
+
+async def test_client_method_and_api_function_give_the_same_results(
+    emu: Emulator, tmp_path: Path
+) -> None:
+    # Mirrors tests/unit/test_batch_base_and_api.py::
+    # test_aretrieve_batch_results_delegates_to_private
+    # and ::test_api_aretrieve_batch_results (user-visible part: both paths return a BatchResult
+    # of the batch's items).
+    path = write_any_llm_file(tmp_path / "in.jsonl", MODELS["openai"], ["a", "b"])
+    cfg = config(emu, "openai")
+    llm = AnyLLM.create("openai", **cfg)
+    batch = await llm.acreate_batch(str(path), CHAT)
+    await llm.aretrieve_batch(batch.id)  # the instant emulator completes it here
+    from_method = await llm.aretrieve_batch_results(batch.id)
+    from_api = await aretrieve_batch_results("openai", batch.id, **cfg)
+    assert isinstance(from_method, BatchResult) and isinstance(from_api, BatchResult)
+    # In the provider's order (the emulator shuffles it, as OpenAI may): compared as sets.
+    assert sorted(i.custom_id for i in from_method.results) == ["request-1", "request-2"]
+    assert sorted(i.custom_id for i in from_api.results) == ["request-1", "request-2"]
+    assert all(i.result is not None and i.error is None for i in from_api.results)
+
+
+@pytest.mark.parametrize("provider", ["deepseek", "xai"])
+async def test_a_provider_without_batches_raises_not_implemented(
+    tmp_path: Path, provider: str
+) -> None:
+    # Mirrors tests/unit/test_batch_base_and_api.py::test_base_acreate_batch_not_supported (and
+    # its retrieve/cancel/list/results siblings): a provider without a batch API raises
+    # NotImplementedError. Ours raises it at create (a documented difference).
+    with pytest.raises(NotImplementedError, match="batch"):
+        AnyLLM.create(provider, api_key=KEY)

@@ -32,7 +32,7 @@ def test_batch_result_item_with_a_typed_completion() -> None:
     )
     item = BatchResultItem(custom_id="req-1", result=completion)
     assert item.custom_id == "req-1"
-    assert item.result is not None and item.result.id == "chatcmpl-1"
+    assert isinstance(item.result, ChatCompletion) and item.result.id == "chatcmpl-1"
     assert item.error is None
 
 

@@ -22,6 +22,7 @@ from any_llm.api import (
 from any_llm.emulator import Emulator
 from any_llm.exceptions import BatchNotCompleteError
 from any_llm.types.batch import Batch, BatchResult
+from any_llm.types.completion import ChatCompletion
 from tests.anyllm_servers import CannedOpenAI, completion_line, error_line
 from tests.helpers import CHAT, KEY, client_args
 
@@ -254,7 +255,8 @@ def canned(server: CannedOpenAI) -> dict[str, Any]:
 
 
 async def test_openai_results_mix_a_typed_completion_and_an_error() -> None:
-    # Mirrors tests/unit/providers/test_openai_batch_results.py::test_aretrieve_batch_results_success.
+    # Mirrors tests/unit/providers/test_openai_batch_results.py::
+    # test_aretrieve_batch_results_success.
     output = completion_line("req-1", "chatcmpl-1") + "\n"
     output += error_line("req-2", "invalid_request", "Invalid model") + "\n"
     with CannedOpenAI(status="completed", output=output, custom_ids=["req-1", "req-2"]) as server:
@@ -263,7 +265,7 @@ async def test_openai_results_mix_a_typed_completion_and_an_error() -> None:
     assert len(result.results) == 2
     first, second = result.results
     assert first.custom_id == "req-1"
-    assert first.result is not None and first.result.id == "chatcmpl-1"
+    assert isinstance(first.result, ChatCompletion) and first.result.id == "chatcmpl-1"
     assert first.error is None
     assert second.custom_id == "req-2"
     assert second.result is None
@@ -274,9 +276,9 @@ async def test_openai_results_mix_a_typed_completion_and_an_error() -> None:
 async def test_openai_results_of_an_in_progress_batch() -> None:
     # Mirrors tests/unit/providers/test_openai_batch_results.py::
     # test_aretrieve_batch_results_not_completed.
-    with CannedOpenAI(status="in_progress", output=None, custom_ids=["req-1"]) as server:
-        with pytest.raises(BatchNotCompleteError) as info:
-            await aretrieve_batch_results("openai", "batch-456", **canned(server))
+    server = CannedOpenAI(status="in_progress", output=None, custom_ids=["req-1"])
+    with server, pytest.raises(BatchNotCompleteError) as info:
+        await aretrieve_batch_results("openai", "batch-456", **canned(server))
     assert info.value.batch_id == "batch-456"
     assert info.value.batch_status == "in_progress"
 

@@ -48,15 +48,26 @@ def input_text(custom_ids: list[str]) -> str:
     return "\n".join(lines) + "\n"
 
 
-class CannedOpenAI(LoopbackServer):
-    """``GET /v1/batches/{id}`` answers one batch in ``status`` whose output file (absent when
-    ``output`` is None) holds ``output`` as it is; its input file holds ``custom_ids``."""
+MISTRAL_STATUS = {"completed": "SUCCESS", "in_progress": "RUNNING"}
 
-    def __init__(self, *, status: str, output: str | None, custom_ids: list[str]) -> None:
+
+class Canned(LoopbackServer):
+    """OpenAI's ``GET /v1/batches/{id}`` (or Mistral's ``GET /v1/batch/jobs/{id}``) answers one
+    batch in ``status`` (OpenAI's name) whose output file (absent when ``output`` is None)
+    holds ``output`` as it is; its input file holds ``custom_ids``."""
+
+    def __init__(
+        self, *, status: str, output: str | None, custom_ids: list[str], provider: str = "openai"
+    ) -> None:
         super().__init__()
         self.status = status
         self.output = output
         self.custom_ids = custom_ids
+        self.provider = provider
+
+    @property
+    def api_base(self) -> str:
+        return f"{self.url}/v1" if self.provider == "openai" else self.url
 
     def app(self) -> Any:
         from aiohttp import web
@@ -77,6 +88,27 @@ class CannedOpenAI(LoopbackServer):
                 }
             )
 
+        async def job(request: web.Request) -> web.Response:
+            return web.json_response(
+                {
+                    "id": request.match_info["batch_id"],
+                    "object": "batch",
+                    "endpoint": "/v1/chat/completions",
+                    "model": "mistral-small-latest",
+                    "input_files": ["file-input"],
+                    "output_file": None if self.output is None else "file-output",
+                    "error_file": None,
+                    "errors": [],
+                    "status": MISTRAL_STATUS[self.status],
+                    "created_at": 1700000000,
+                    "total_requests": len(self.custom_ids),
+                    "completed_requests": 0,
+                    "succeeded_requests": 0,
+                    "failed_requests": 0,
+                    "metadata": None,
+                }
+            )
+
         async def content(request: web.Request) -> web.Response:
             file_id = request.match_info["file_id"]
             if file_id == "file-input":
@@ -87,5 +119,6 @@ class CannedOpenAI(LoopbackServer):
 
         app = web.Application()
         app.router.add_get("/v1/batches/{batch_id}", retrieve)
+        app.router.add_get("/v1/batch/jobs/{batch_id}", job)
         app.router.add_get("/v1/files/{file_id}/content", content)
         return app

@@ -25,7 +25,7 @@ from any_llm.emulator import Emulator
 from any_llm.exceptions import BatchNotCompleteError
 from any_llm.types.batch import Batch, BatchResult
 from any_llm.types.completion import ChatCompletion
-from tests.anyllm_servers import CannedOpenAI, completion_line, error_line
+from tests.anyllm_servers import Canned, completion_line, error_line
 from tests.helpers import CHAT, KEY, client_args
 
 # The providers any-llm runs batches on that we serve too (its bedrock and otari we do not).
@@ -250,17 +250,23 @@ def test_a_provider_without_batches_raises_not_implemented(tmp_path: Path, provi
         AnyLLM.create(provider, api_key=KEY)
 
 
-def canned(server: CannedOpenAI) -> dict[str, Any]:
-    return {"api_key": KEY, "api_base": f"{server.url}/v1", "client_args": client_args()}
+def canned(server: Canned) -> dict[str, Any]:
+    return {"api_key": KEY, "api_base": server.api_base, "client_args": client_args()}
 
 
-def test_openai_results_mix_a_typed_completion_and_an_error() -> None:
-    # Mirrors tests/unit/providers/test_openai_batch_results.py::
+CANNED = pytest.mark.parametrize("provider", ["openai", "mistral"])
+
+
+@CANNED
+def test_results_mix_a_typed_completion_and_an_error(provider: str) -> None:
+    # Mirrors tests/unit/providers/test_{openai,mistral}_batch_results.py::
     # test_aretrieve_batch_results_success.
     output = completion_line("req-1", "chatcmpl-1") + "\n"
     output += error_line("req-2", "invalid_request", "Invalid model") + "\n"
-    with CannedOpenAI(status="completed", output=output, custom_ids=["req-1", "req-2"]) as server:
-        result = retrieve_batch_results("openai", "batch-123", **canned(server))
+    with Canned(
+        status="completed", output=output, custom_ids=["req-1", "req-2"], provider=provider
+    ) as server:
+        result = retrieve_batch_results(provider, "batch-123", **canned(server))
     assert isinstance(result, BatchResult)
     assert len(result.results) == 2
     first, second = result.results
@@ -273,43 +279,51 @@ def test_openai_results_mix_a_typed_completion_and_an_error() -> None:
     assert (second.error.code, second.error.message) == ("invalid_request", "Invalid model")
 
 
-def test_openai_results_of_an_in_progress_batch() -> None:
-    # Mirrors tests/unit/providers/test_openai_batch_results.py::
+@CANNED
+def test_results_of_an_in_progress_batch(provider: str) -> None:
+    # Mirrors tests/unit/providers/test_{openai,mistral}_batch_results.py::
     # test_aretrieve_batch_results_not_completed.
-    server = CannedOpenAI(status="in_progress", output=None, custom_ids=["req-1"])
+    server = Canned(status="in_progress", output=None, custom_ids=["req-1"], provider=provider)
     with server, pytest.raises(BatchNotCompleteError) as info:
-        retrieve_batch_results("openai", "batch-456", **canned(server))
+        retrieve_batch_results(provider, "batch-456", **canned(server))
     assert info.value.batch_id == "batch-456"
     assert info.value.batch_status == "in_progress"
 
 
-def test_openai_results_without_an_output_file() -> None:
-    # Mirrors tests/unit/providers/test_openai_batch_results.py::
+@CANNED
+def test_results_without_an_output_file(provider: str) -> None:
+    # Mirrors tests/unit/providers/test_{openai,mistral}_batch_results.py::
     # test_aretrieve_batch_results_empty_output_file. any-llm's results are empty; ours hold
     # the unreturned request as an item (documented), and ``returned`` is any-llm's view.
-    with CannedOpenAI(status="completed", output=None, custom_ids=["req-1"]) as server:
-        result = retrieve_batch_results("openai", "batch-789", **canned(server))
+    with Canned(status="completed", output=None, custom_ids=["req-1"], provider=provider) as server:
+        result = retrieve_batch_results(provider, "batch-789", **canned(server))
     assert isinstance(result, BatchResult)
     assert len(result.returned) == 0
     assert [i.custom_id for i in result.results] == ["req-1"]
     assert result.results[0].error is not None
 
 
-def test_openai_results_skip_blank_lines() -> None:
-    # Mirrors tests/unit/providers/test_openai_batch_results.py::
+@CANNED
+def test_results_skip_blank_lines(provider: str) -> None:
+    # Mirrors tests/unit/providers/test_{openai,mistral}_batch_results.py::
     # test_aretrieve_batch_results_skips_empty_lines.
     output = completion_line("req-1", "chatcmpl-1") + "\n  \n" + completion_line("req-2", "c-2")
-    with CannedOpenAI(status="completed", output=output, custom_ids=["req-1", "req-2"]) as server:
-        result = retrieve_batch_results("openai", "batch-empty-lines", **canned(server))
+    with Canned(
+        status="completed", output=output, custom_ids=["req-1", "req-2"], provider=provider
+    ) as server:
+        result = retrieve_batch_results(provider, "batch-empty-lines", **canned(server))
     assert [i.custom_id for i in result.results] == ["req-1", "req-2"]
 
 
-def test_openai_result_line_of_unexpected_shape_is_an_unknown_error() -> None:
-    # Mirrors tests/unit/providers/test_openai_batch_results.py::
+@CANNED
+def test_result_line_of_unexpected_shape_is_an_unknown_error(provider: str) -> None:
+    # Mirrors tests/unit/providers/test_{openai,mistral}_batch_results.py::
     # test_aretrieve_batch_results_unexpected_format.
     output = json.dumps({"custom_id": "req-3"})
-    with CannedOpenAI(status="completed", output=output, custom_ids=["req-3"]) as server:
-        result = retrieve_batch_results("openai", "batch-unexpected", **canned(server))
+    with Canned(
+        status="completed", output=output, custom_ids=["req-3"], provider=provider
+    ) as server:
+        result = retrieve_batch_results(provider, "batch-unexpected", **canned(server))
     assert len(result.results) == 1
     assert result.results[0].custom_id == "req-3"
     assert result.results[0].error is not None

@@ -328,3 +328,95 @@ async def test_result_line_of_unexpected_shape_is_an_unknown_error(provider: str
     assert result.results[0].custom_id == "req-3"
     assert result.results[0].error is not None
     assert result.results[0].error.code == "unknown"
+
+
+def write_with_blank_lines(path: Path, model: str, *, fail_second: bool = False) -> Path:
+    """Two requests with a blank line between them and one at the end, as any-llm's tests of
+    "empty lines are skipped" write them; system message and sampling parameters included."""
+    lines = []
+    for i in (1, 2):
+        text = "What is 2+2?" + (" [[fail]]" if fail_second and i == 2 else "")
+        body = {
+            "model": model,
+            "messages": [
+                {"role": "system", "content": "You are helpful."},
+                {"role": "user", "content": text},
+            ],
+            "max_tokens": 100,
+            "temperature": 0.7,
+            "top_p": 0.9,
+        }
+        request = {"custom_id": f"req-{i}", "method": "POST", "url": CHAT, "body": body}
+        lines.append(json.dumps(request))
+    path.write_text(lines[0] + "\n\n" + lines[1] + "\n\n", encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("provider", sorted(MODELS))
+async def test_blank_lines_in_the_input_are_refused_before_sending(
+    emu: Emulator, tmp_path: Path, provider: str
+) -> None:
+    # The deliberate difference to tests/unit/providers/test_anthropic_batch.py::
+    # test_acreate_batch_skips_empty_lines and tests/unit/providers/test_gemini_batch.py::
+    # test_acreate_batch_empty_lines_skipped: a blank line is an InputFileError naming the
+    # file and line, before any request (docs/migrating-from-any-llm.md: every line checked).
+    from any_llm.errors import InputFileError
+
+    path = write_with_blank_lines(tmp_path / "in.jsonl", MODELS[provider])
+    with pytest.raises(InputFileError, match=r"in\.jsonl:2: blank line"):
+        await acreate_batch(provider, str(path), CHAT, **config(emu, provider))
+    assert emu.requests() == []
+
+
+@pytest.mark.parametrize("provider", sorted(MODELS))
+async def test_a_batch_with_system_and_sampling_parameters_runs(
+    emu: Emulator, tmp_path: Path, provider: str
+) -> None:
+    # Mirrors tests/unit/providers/test_anthropic_batch.py::test_acreate_batch,
+    # ::test_acreate_batch_with_optional_params, ::test_aretrieve_batch_results_completed_mixed,
+    # ::test_convert_anthropic_batch_ended_with_failures, tests/unit/providers/
+    # test_gemini_batch.py::test_acreate_batch, ::test_aretrieve_batch_results_completed, and
+    # tests/unit/providers/test_together_batch.py::test_acreate_batch_uploads_file_then_creates_job,
+    # ::test_aretrieve_batch_results_parses_successes_and_errors: system message, temperature
+    # and top_p accepted; the ended batch is "completed" with its counts; one typed result and
+    # one error with a code.
+    path = write_with_blank_lines(tmp_path / "in.jsonl", MODELS[provider], fail_second=True)
+    path.write_text(path.read_text(encoding="utf-8").replace("\n\n", "\n"), encoding="utf-8")
+    async with AnyLLM.create(provider, **config(emu, provider)) as llm:
+        batch = await llm.acreate_batch(str(path), CHAT)
+        done = await llm.aretrieve_batch(batch.id)
+        assert done.status == "completed"
+        assert done.request_counts is not None
+        if provider != "together":  # Together's jobs carry no counts (any-llm's neither)
+            assert done.request_counts.total == 2
+            assert (done.request_counts.completed, done.request_counts.failed) == (1, 1)
+        result = await llm.aretrieve_batch_results(batch.id)
+    by_id = {item.custom_id: item for item in result.results}
+    assert sorted(by_id) == ["req-1", "req-2"]
+    assert isinstance(by_id["req-1"].result, ChatCompletion) and by_id["req-1"].error is None
+    assert by_id["req-2"].result is None
+    assert by_id["req-2"].error is not None and by_id["req-2"].error.code
+
+
+@pytest.mark.parametrize("provider", sorted(MODELS))
+async def test_retrieve_cancel_list_convert_to_openai_batches(
+    slow_emu: Emulator, tmp_path: Path, provider: str
+) -> None:
+    # Mirrors the retrieve/cancel/list "delegates" and "convert" tests of
+    # tests/unit/providers/test_{anthropic,gemini,together}_batch.py: in_progress while it
+    # runs, "cancelling" after cancel (Anthropic's "canceling", Together's "CANCELING"), the
+    # list holds the batch, the id is the provider's, created_at is set.
+    path = write_any_llm_file(tmp_path / "in.jsonl", MODELS[provider], ["a", "b"])
+    async with AnyLLM.create(provider, **config(slow_emu, provider)) as llm:
+        batch = await llm.acreate_batch(str(path), CHAT)
+        slow_emu.clock.advance(2)  # past validating
+        running = await llm.aretrieve_batch(batch.id)
+        assert running.status == "in_progress"
+        assert running.id == batch.id
+        assert isinstance(running.created_at, int)
+        listed = await llm.alist_batches(limit=5)
+        assert batch.id in [b.id for b in listed]
+        cancelled = await llm.acancel_batch(batch.id)
+        assert cancelled.status in ["cancelling", "cancelled"]
+        slow_emu.clock.advance(2)
+        assert (await llm.aretrieve_batch(batch.id)).status == "cancelled"

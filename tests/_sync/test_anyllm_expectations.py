@@ -21,7 +21,7 @@ from any_llm.api import (
     retrieve_batch,
     retrieve_batch_results,
 )
-from any_llm.emulator import Emulator
+from any_llm.emulator import Emulator, ManualClock
 from any_llm.exceptions import BatchNotCompleteError
 from any_llm.types.batch import Batch, BatchResult
 from any_llm.types.completion import ChatCompletion
@@ -400,7 +400,7 @@ def test_a_batch_with_system_and_sampling_parameters_runs(
 
 @pytest.mark.parametrize("provider", sorted(MODELS))
 def test_retrieve_cancel_list_convert_to_openai_batches(
-    slow_emu: Emulator, tmp_path: Path, provider: str
+    slow_emu: Emulator, clock: ManualClock, tmp_path: Path, provider: str
 ) -> None:
     # Mirrors the retrieve/cancel/list "delegates" and "convert" tests of
     # tests/unit/providers/test_{anthropic,gemini,together}_batch.py: in_progress while it
@@ -409,7 +409,7 @@ def test_retrieve_cancel_list_convert_to_openai_batches(
     path = write_any_llm_file(tmp_path / "in.jsonl", MODELS[provider], ["a", "b"])
     with AnyLLM.create(provider, **config(slow_emu, provider)) as llm:
         batch = llm.create_batch(str(path), CHAT)
-        slow_emu.clock.advance(2)  # past validating
+        clock.advance(2)  # past validating
         running = llm.retrieve_batch(batch.id)
         assert running.status == "in_progress"
         assert running.id == batch.id
@@ -418,5 +418,5 @@ def test_retrieve_cancel_list_convert_to_openai_batches(
         assert batch.id in [b.id for b in listed]
         cancelled = llm.cancel_batch(batch.id)
         assert cancelled.status in ["cancelling", "cancelled"]
-        slow_emu.clock.advance(2)
+        clock.advance(2)
         assert (llm.retrieve_batch(batch.id)).status == "cancelled"

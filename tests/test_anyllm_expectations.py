@@ -1,11 +1,21 @@
 """any-llm's batch record and error expectations (mozilla-ai/any-llm,
-tests/unit/test_batch_types.py), written fresh: records built with any-llm's arguments."""
+tests/unit/test_batch_types.py), written fresh: records built with any-llm's arguments; and
+the sync any_llm.api functions and any_llm.AnyLLM sync methods (not generated: any-llm's
+names, on the package any-llm users import)."""
 
 from __future__ import annotations
 
-from any_llm.exceptions import BatchNotCompleteError
-from any_llm.types.batch import BatchResult, BatchResultError, BatchResultItem
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from any_llm import AnyLLM, api
+from any_llm.emulator import Emulator
+from any_llm.exceptions import AnyLLMError, BatchNotCompleteError
+from any_llm.types.batch import Batch, BatchResult, BatchResultError, BatchResultItem
 from any_llm.types.completion import ChatCompletion, ChatCompletionMessage, Choice, CompletionUsage
+from tests.helpers import KEY, client_args, write_requests
 
 
 def test_batch_result_error_keeps_code_and_message() -> None:
@@ -84,3 +94,53 @@ def test_batch_not_complete_error_names_the_provider() -> None:
     assert str(error).startswith("openai: ")
     assert "batch-456" in str(error)
     assert error.provider_name == "openai"
+
+
+def test_sync_api_functions_positional_as_any_llm_calls_them(emu: Emulator, tmp_path: Path) -> None:
+    # Mirrors tests/unit/test_batch_base_and_api.py::test_api_create_batch,
+    # ::test_api_retrieve_batch, ::test_api_list_batches, ::test_api_retrieve_batch_results,
+    # ::test_api_cancel_batch (the sync any_llm.api functions, any-llm's positional order);
+    # the a-twins are tests/_async/test_anyllm_expectations.py::
+    # test_api_functions_with_keyword_arguments and test_client_method_and_api_function_...
+    path = tmp_path / "in.jsonl"
+    write_requests(path, 2)
+    cfg: dict[str, Any] = {"api_key": KEY, "api_base": emu.api_base(), "client_args": client_args()}
+    batch = api.create_batch("openai", str(path), "/v1/chat/completions", **cfg)
+    assert isinstance(batch, Batch)
+    assert api.retrieve_batch("openai", batch.id, **cfg).id == batch.id
+    assert batch.id in [b.id for b in api.list_batches("openai", **cfg)]
+    result = api.retrieve_batch_results("openai", batch.id, **cfg)
+    assert isinstance(result, BatchResult)
+    assert sorted(i.custom_id for i in result.results) == ["req-0", "req-1"]
+    # The batch has ended: cancelling it is the provider's 409, as OpenAI answers.
+    with pytest.raises(AnyLLMError):
+        api.cancel_batch("openai", batch.id, **cfg)
+
+
+def test_sync_api_cancel_batch(slow_emu: Emulator, tmp_path: Path) -> None:
+    # Mirrors tests/unit/test_batch_base_and_api.py::test_api_cancel_batch.
+    path = tmp_path / "in.jsonl"
+    write_requests(path, 1)
+    cfg: dict[str, Any] = {
+        "api_key": KEY,
+        "api_base": slow_emu.api_base(),
+        "client_args": client_args(),
+    }
+    batch = api.create_batch("openai", str(path), "/v1/chat/completions", **cfg)
+    cancelled = api.cancel_batch("openai", batch.id, **cfg)
+    assert cancelled.id == batch.id
+    assert cancelled.status in ["cancelling", "cancelled"]
+
+
+def test_any_llm_anyllm_sync_methods_unclosed(emu: Emulator, tmp_path: Path) -> None:
+    # Mirrors tests/unit/test_batch_base_and_api.py::test_retrieve_batch_results_sync_delegates
+    # (the user-visible part: any_llm.AnyLLM's sync retrieve_batch_results gives the
+    # a-method's result), on a client never closed.
+    path = tmp_path / "in.jsonl"
+    write_requests(path, 2)
+    llm = AnyLLM.create("openai", api_key=KEY, api_base=emu.api_base(), client_args=client_args())
+    batch = llm.create_batch(str(path), "/v1/chat/completions")
+    llm.retrieve_batch(batch.id)
+    result = llm.retrieve_batch_results(batch.id)
+    assert isinstance(result, BatchResult)
+    assert sorted(i.custom_id for i in result.results) == ["req-0", "req-1"]

@@ -144,3 +144,119 @@ def test_any_llm_anyllm_sync_methods_unclosed(emu: Emulator, tmp_path: Path) -> 
     result = llm.retrieve_batch_results(batch.id)
     assert isinstance(result, BatchResult)
     assert sorted(i.custom_id for i in result.results) == ["req-0", "req-1"]
+
+
+# Status mappings: any-llm's tests/unit/providers/test_{anthropic,gemini,together}_batch.py
+# expect these OpenAI statuses of the provider's raw states (user-visible as ``batch.status``
+# of every retrieve; the states below are not all reachable on the emulator, so the mapping
+# functions are checked directly).
+
+# Mirrors tests/unit/providers/test_gemini_batch.py::test_status_mapping_* (the any-llm name
+# is the raw state's suffix in lower case).
+GEMINI_STATES = [
+    ("JOB_STATE_SUCCEEDED", "completed"),
+    ("JOB_STATE_RUNNING", "in_progress"),
+    ("JOB_STATE_PENDING", "validating"),
+    ("JOB_STATE_FAILED", "failed"),
+    ("JOB_STATE_CANCELLED", "cancelled"),
+    ("JOB_STATE_EXPIRED", "expired"),
+    ("JOB_STATE_PAUSED", "in_progress"),
+    ("JOB_STATE_SOME_NEW_STATE", "in_progress"),  # ::test_status_mapping_unknown_defaults_...
+    ("BATCH_STATE_SUCCEEDED", "completed"),
+]
+# Vertex's job states, which the Gemini API's batches do not report (they use BATCH_STATE_*,
+# /work/shared/providers/gemini.md) but any-llm maps: read as in_progress by ours today. The
+# fix is in any_llm/_providers/gemini.py's _STATUS (owned by another engineer); each XPASSes
+# once it lands.
+GEMINI_VERTEX_STATES = [
+    ("JOB_STATE_QUEUED", "validating"),
+    ("JOB_STATE_CANCELLING", "cancelling"),
+    ("JOB_STATE_PARTIALLY_SUCCEEDED", "completed"),
+]
+
+
+@pytest.mark.parametrize(("state", "expected"), GEMINI_STATES)
+def test_gemini_states_as_any_llm_maps_them(
+    state: str, expected: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    from any_llm._providers import gemini
+
+    assert gemini.map_status(state) == expected
+    if "NEW" in state or "PAUSED" in state:
+        assert "unknown batch state" in caplog.text  # logged, as any-llm warns
+
+
+@pytest.mark.xfail(strict=True, reason="Vertex job states not mapped in gemini._STATUS yet")
+@pytest.mark.parametrize(("state", "expected"), GEMINI_VERTEX_STATES)
+def test_gemini_vertex_job_states_as_any_llm_maps_them(state: str, expected: str) -> None:
+    from any_llm._providers import gemini
+
+    assert gemini.map_status(state) == expected
+
+
+# Mirrors tests/unit/providers/test_together_batch.py::test_convert_batch_job_status_mapping.
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("VALIDATING", "validating"),
+        ("IN_PROGRESS", "in_progress"),
+        ("COMPLETED", "completed"),
+        ("FAILED", "failed"),
+        ("EXPIRED", "expired"),
+        ("CANCELING", "cancelling"),
+        ("CANCELLING", "cancelling"),
+        ("CANCELLED", "cancelled"),
+    ],
+)
+def test_together_statuses_as_any_llm_maps_them(raw: str, expected: str) -> None:
+    from any_llm._providers import together
+
+    assert together.map_status(raw) == expected
+
+
+def test_an_unknown_status_is_unknown_not_in_progress() -> None:
+    # The deliberate difference to test_together_batch.py::test_convert_batch_job_status_mapping
+    # ("SOMETHING_NEW" → "in_progress") and test_anthropic_batch.py::
+    # test_convert_anthropic_batch_unknown_status_logs_warning: ours says "unknown" (and keeps
+    # the raw value in provider_status) rather than guessing that the batch still runs.
+    from any_llm._providers import anthropic, together
+
+    assert together.map_status("SOMETHING_NEW") == "unknown"
+    assert anthropic.batch_status("some_new_status", None, 0) == "unknown"
+
+
+# Mirrors tests/unit/providers/test_anthropic_batch.py::test_convert_anthropic_batch_* (the
+# states Anthropic reports: in_progress, canceling, ended; any-llm's "canceled" and "expired"
+# processing states do not exist on the wire, and ours reads them from ``ended`` instead).
+@pytest.mark.parametrize(
+    ("raw", "cancel_initiated_at", "expired", "expected"),
+    [
+        ("ended", None, 0, "completed"),  # ::..._ended_all_succeeded, ::..._ended_with_failures
+        ("in_progress", None, 0, "in_progress"),  # ::..._in_progress
+        ("canceling", "2025-01-01T00:00:00Z", 0, "cancelling"),  # ::..._canceling
+        ("ended", "2025-01-01T00:00:00Z", 0, "cancelled"),  # ::..._canceled
+        ("ended", None, 4, "expired"),  # ::..._expired
+    ],
+)
+def test_anthropic_states_as_any_llm_maps_them(
+    raw: str, cancel_initiated_at: str | None, expired: int, expected: str
+) -> None:
+    from any_llm._providers import anthropic
+
+    assert anthropic.batch_status(raw, cancel_initiated_at, expired) == expected
+
+
+# Mirrors tests/unit/providers/test_together_batch.py::test_convert_batch_job_completion_window.
+@pytest.mark.parametrize(
+    ("deadline_hours", "expected"),
+    [(24 - 1e-6, "24h"), (48, "48h"), (-1, "24h"), (None, "24h")],
+    ids=["rounds-up-to-whole-hour", "derives-non-default", "deadline-before-creation", "none"],
+)
+def test_together_completion_window_from_the_deadline(
+    deadline_hours: float | None, expected: str
+) -> None:
+    from any_llm._providers import together
+
+    created = 1_700_000_000
+    deadline = None if deadline_hours is None else int(created + deadline_hours * 3600)
+    assert together.completion_window(created, deadline) == expected

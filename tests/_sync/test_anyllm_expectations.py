@@ -417,3 +417,37 @@ def test_retrieve_cancel_list_convert_to_openai_batches(
         assert cancelled.status in ["cancelling", "cancelled"]
         clock.advance(2)
         assert (llm.retrieve_batch(batch.id)).status == "cancelled"
+
+
+def write_gemini_file(path: Path, *, model: bool = True) -> Path:
+    with path.open("w", encoding="utf-8") as out:
+        for i in (1, 2):
+            body: dict[str, Any] = {"messages": [{"role": "user", "content": "Hi"}]}
+            if model:
+                body["model"] = MODELS["gemini"]
+            request = {"custom_id": f"req-{i}", "method": "POST", "url": CHAT, "body": body}
+            out.write(json.dumps(request) + "\n")
+    return path
+
+
+def test_gemini_unsupported_endpoint_is_an_invalid_request(emu: Emulator, tmp_path: Path) -> None:
+    # Mirrors tests/unit/providers/test_gemini_batch.py::test_acreate_batch_unsupported_endpoint:
+    # an InvalidRequestError (ours: InputFileError, a subclass), before any request.
+    from any_llm.exceptions import InvalidRequestError
+
+    path = write_gemini_file(tmp_path / "in.jsonl")
+    with pytest.raises(InvalidRequestError, match="does not batch endpoint"):
+        create_batch("gemini", str(path), "/v1/completions", **config(emu, "gemini"))
+    assert emu.requests() == []
+
+
+def test_gemini_request_without_a_model_is_refused(emu: Emulator, tmp_path: Path) -> None:
+    # The deliberate difference to tests/unit/providers/test_gemini_batch.py::
+    # test_acreate_batch_no_model_raises (ValueError "No model specified"): ours is an
+    # InputFileError naming the file, line and custom_id, before any request.
+    from any_llm.errors import InputFileError
+
+    path = write_gemini_file(tmp_path / "in.jsonl", model=False)
+    with pytest.raises(InputFileError, match=r"in\.jsonl:1 \(custom_id 'req-1'\): body\.model"):
+        create_batch("gemini", str(path), CHAT, **config(emu, "gemini"))
+    assert emu.requests() == []

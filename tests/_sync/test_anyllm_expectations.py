@@ -451,3 +451,14 @@ def test_gemini_request_without_a_model_is_refused(emu: Emulator, tmp_path: Path
     with pytest.raises(InputFileError, match=r"in\.jsonl:1 \(custom_id 'req-1'\): body\.model"):
         create_batch("gemini", str(path), CHAT, **config(emu, "gemini"))
     assert emu.requests() == []
+
+
+def test_list_batches_limit_zero_is_refused_before_sending(emu: Emulator) -> None:
+    # The deliberate difference to tests/unit/providers/test_gemini_batch.py::
+    # test_alist_batches_limit_zero_returns_empty: limit=0 is an InvalidArgumentError (also an
+    # InvalidRequestError) before any request, on every provider.
+    from any_llm.errors import InvalidArgumentError
+
+    with pytest.raises(InvalidArgumentError, match="limit must be an int >= 1"):
+        list_batches("gemini", limit=0, **config(emu, "gemini"))
+    assert emu.requests() == []

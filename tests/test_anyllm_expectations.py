@@ -260,3 +260,75 @@ def test_together_completion_window_from_the_deadline(
     created = 1_700_000_000
     deadline = None if deadline_hours is None else int(created + deadline_hours * 3600)
     assert together.completion_window(created, deadline) == expected
+
+
+# Result lines: any-llm's provider tests parse canned output; ours are checked on the same
+# shapes through the providers' line parsers (the emulator writes only well-formed lines).
+
+
+def test_anthropic_canceled_and_null_errored_lines() -> None:
+    # Mirrors tests/unit/providers/test_anthropic_batch.py::
+    # test_aretrieve_batch_results_other_result_type (code "canceled") and
+    # ::test_aretrieve_batch_results_errored_with_null_error (code "unknown"); the messages
+    # are ours ("the batch was cancelled before this request ran", "request errored (None)").
+    import json
+
+    from any_llm._providers import anthropic
+
+    canceled = json.dumps({"custom_id": "req-canceled", "result": {"type": "canceled"}})
+    item = anthropic.parse_result_line(canceled.encode(), where="line 1", created=0)
+    assert item is not None and item.custom_id == "req-canceled"
+    assert item.error is not None and item.error.code == "canceled"
+    assert "cancelled" in item.error.message
+    errored = json.dumps({"custom_id": "req-e", "result": {"type": "errored", "error": None}})
+    item = anthropic.parse_result_line(errored.encode(), where="line 2", created=0)
+    assert item is not None and item.result is None
+    assert item.error is not None and item.error.code == "unknown"
+
+
+def test_together_result_lines_success_error_and_malformed() -> None:
+    # Mirrors tests/unit/providers/test_together_batch.py::
+    # test_aretrieve_batch_results_parses_successes_and_errors.
+    import json
+
+    from any_llm._providers import together
+
+    body = {
+        "id": "c-1",
+        "object": "chat.completion",
+        "created": 1700000000,
+        "model": "openai/gpt-oss-20b",
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": "Paris"},
+                "finish_reason": "stop",
+            }
+        ],
+    }
+    ok = json.dumps({"custom_id": "req-1", "response": {"status_code": 200, "body": body}})
+    item = together.parse_result_line(ok.encode(), where="line 1")
+    assert item is not None and isinstance(item.result, ChatCompletion)
+    assert item.result.choices[0].message.content == "Paris"
+    assert item.result.model == "openai/gpt-oss-20b"
+    assert item.error is None
+    bad = json.dumps(
+        {"custom_id": "req-2", "error": {"code": "rate_limit", "message": "slow down"}}
+    )
+    item = together.parse_result_line(bad.encode(), where="line 2")
+    assert item is not None and item.result is None
+    assert item.error is not None
+    assert (item.error.code, item.error.message) == ("rate_limit", "slow down")
+    odd = json.dumps({"custom_id": "req-3", "response": "not an object"})
+    item = together.parse_result_line(odd.encode(), where="line 3")
+    assert item is not None and item.error is not None and item.error.code == "unknown"
+
+
+def test_openai_invalid_json_result_line_is_skipped() -> None:
+    # Mirrors tests/unit/providers/test_gemini_batch.py::
+    # test_convert_batch_output_invalid_json_skipped
+    # and ::test_convert_batch_output_empty_lines_skipped (the shared line loader).
+    from any_llm._providers import openai
+
+    assert openai.parse_result_line(b"not json", where="line 1", provider="openai") is None
+    assert openai.parse_result_line(b"   ", where="line 2", provider="openai") is None

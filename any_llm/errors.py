@@ -366,11 +366,28 @@ class BatchNotCompleteError(BatchError):
     ``provider_name``) say which batch and where it stands; ``batch`` is its last known state.
     """
 
-    def __init__(self, message: str, *, batch: Batch | None = None) -> None:
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        batch: Batch | None = None,
+        batch_id: str | None = None,
+        status: str | None = None,
+        provider_name: str | None = None,
+    ) -> None:
+        # ``batch_id``/``status``/``provider_name``: any-llm's keywords (code that builds the
+        # error itself, as any-llm's tests do); a batch, when given, wins.
+        if batch is not None:
+            batch_id, status, provider_name = batch.id, str(batch.status.value), batch.provider
+        if message is None:
+            message = (
+                f"{provider_name or 'batch'}: batch {batch_id} is still {status}; wait for it "
+                "to end (poll_batch, or retrieve_batch() until it has) before reading results"
+            )
         super().__init__(message, batch=batch)
-        self.batch_id: str | None = batch.id if batch is not None else None
-        self.batch_status: str | None = str(batch.status.value) if batch is not None else None
-        self.provider: str | None = batch.provider if batch is not None else None
+        self.batch_id: str | None = batch_id
+        self.batch_status: str | None = status
+        self.provider: str | None = provider_name
 
 
 class BatchFailedError(BatchNotCompleteError):

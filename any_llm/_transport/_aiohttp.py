@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncGenerator, AsyncIterator
 from typing import TYPE_CHECKING, Any
 
@@ -196,6 +197,12 @@ class AiohttpTransport:
         if connector is not None and not connector.closed:
             # ``BaseConnector._close`` closes the transports without awaiting (what ``close``
             # does before it returns its awaitable, which a finalizer cannot await).
+            loop = getattr(connector, "_loop", None)
+            if loop is not None and loop.is_closed():
+                # Collected after its event loop closed (a reference cycle kept it alive past
+                # ``asyncio.run``): aiohttp's ``_close`` then closes nothing, and a transport's
+                # ``close`` cannot schedule its socket's closing on a closed loop.
+                _drop_sockets(connector)
             close_now = getattr(connector, "_close", None)
             if close_now is not None:
                 close_now()
@@ -207,3 +214,22 @@ class AiohttpTransport:
         session, self._session = self._session, None
         if session is not None:
             await session.close()
+
+
+def _drop_sockets(connector: Any) -> None:
+    """Close the sockets of a connector whose event loop has closed, at once: what each
+    transport's ``close`` would have scheduled on its loop (``_call_connection_lost``), so
+    that no socket or transport is left to warn ResourceWarning when collected. asyncio and
+    aiohttp internals, read defensively: a missing attribute means nothing to drop."""
+    protos = [proto for data in getattr(connector, "_conns", {}).values() for proto, _ in data]
+    protos += list(getattr(connector, "_acquired", ()))
+    for proto in protos:
+        transport = getattr(proto, "transport", None)
+        # TLS: the application transport wraps the socket's transport.
+        transport = getattr(getattr(transport, "_ssl_protocol", None), "_transport", transport)
+        lost = getattr(transport, "_call_connection_lost", None)
+        if lost is not None and getattr(transport, "_sock", None) is not None:
+            # A finalizer must not raise; the socket is closed even when the protocol's
+            # ``connection_lost`` raises (``_call_connection_lost`` closes it in ``finally``).
+            with contextlib.suppress(Exception):
+                lost(None)

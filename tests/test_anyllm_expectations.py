@@ -186,7 +186,6 @@ def test_gemini_states_as_any_llm_maps_them(
         assert "unknown batch state" in caplog.text  # logged, as any-llm warns
 
 
-@pytest.mark.xfail(strict=True, reason="Vertex job states not mapped in gemini._STATUS yet")
 @pytest.mark.parametrize(("state", "expected"), GEMINI_VERTEX_STATES)
 def test_gemini_vertex_job_states_as_any_llm_maps_them(state: str, expected: str) -> None:
     from any_llm._providers import gemini

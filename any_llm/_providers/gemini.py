@@ -537,7 +537,8 @@ SPEC = ProviderSpec(
         translate=file_line,
     ),
     # Gemini takes no window: it aims at 24 h and expires batches after 48 h. Both values
-    # are accepted (24h is the default of every caller); batches report "48h".
+    # are accepted (24h is the default of every caller); batches report "24h", Gemini's
+    # target (as any-llm does), and the 48 h limit in expires_at.
     completion_windows=frozenset({"24h", "48h"}),
     auth_headers=auth_headers,
     metadata_max_pairs=0,  # Gemini batches have no metadata
@@ -651,6 +652,10 @@ _STATUS = {
     "CANCELLED": BatchStatus.CANCELLED,
     "EXPIRED": BatchStatus.EXPIRED,
     "UNSPECIFIED": BatchStatus.IN_PROGRESS,
+    # Vertex AI's JOB_STATE_* names beyond those (read as any-llm reads them)
+    "QUEUED": BatchStatus.VALIDATING,
+    "CANCELLING": BatchStatus.CANCELLING,
+    "PARTIALLY_SUCCEEDED": BatchStatus.COMPLETED,
 }
 _RFC3339 = re.compile(
     r"(\d{4}-\d{2}-\d{2})[Tt ](\d{2}:\d{2}:\d{2})(\.\d+)?([Zz]|[+-]\d{2}:\d{2})", re.ASCII
@@ -751,7 +756,7 @@ def batch_to_record(data: Any) -> dict[str, Any]:
         "status": status.value,
         "provider_status": str(state),
         "endpoint": CHAT,
-        "completion_window": "48h",
+        "completion_window": "24h",  # the target; the 48 h limit is expires_at
         "created_at": created,
         "expires_at": created + EXPIRY_SECONDS if created else None,
         "request_counts": {

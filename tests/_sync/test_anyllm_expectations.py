@@ -202,9 +202,6 @@ def test_results_of_a_fresh_batch_raise_not_complete(
     llm.cancel_batch(batch.id)
 
 
-@pytest.mark.xfail(
-    strict=True, reason="Gemini batches report '48h' (their expiry); any-llm reports '24h'"
-)
 def test_gemini_reports_the_window_asked_for(emu: Emulator, tmp_path: Path) -> None:
     # The completion_window part of tests/integration/test_batch.py::test_create_and_retrieve_batch
     # for Gemini: any-llm reports "24h". The fix belongs in any_llm/_providers/gemini.py

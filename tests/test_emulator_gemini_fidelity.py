@@ -126,7 +126,7 @@ def test_inline_batch_round_trip(client: genai.Client, emu: Emulator) -> None:
         batch = llm.retrieve_batch(job.name)
         assert batch.status is BatchStatus.COMPLETED
         assert (batch.request_counts.total, batch.request_counts.failed) == (4, 1)
-        assert batch.metadata == {"display_name": "sdk inline"}
+        assert batch.metadata == {"displayName": "sdk inline"}
         items = {item.custom_id: item for item in llm.retrieve_batch_results(batch)}
     assert items["a"].chat_completion().choices[0].message.content == "echo: hello there"
     assert items["b"].status is BatchResultStatus.FAILED

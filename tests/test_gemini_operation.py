@@ -81,7 +81,7 @@ def test_the_batch_record_is_that_of_the_whole_operation(done: bool) -> None:
     batch = batch_of(wire.decode_operation(content))
     assert batch.input_file_id == "batches/abc" + wire.INLINE_INPUT
     assert batch.output_file_id == ("batches/abc" + wire.INLINE_OUTPUT if done else None)
-    assert batch.metadata == {"display_name": "mine"}
+    assert batch.metadata == {"displayName": "mine"}
     assert batch.idempotency_key == "0123456789abcdef"
 
 

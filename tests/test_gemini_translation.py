@@ -555,7 +555,7 @@ def test_running_batch_record() -> None:
     assert b.completed_at is None
     assert b.model == "gemini-2.5-flash"
     assert b.endpoint == "/v1/chat/completions"
-    assert b.metadata == {"display_name": "nightly"} and b.idempotency_key == KEY
+    assert b.metadata == {"displayName": "nightly"} and b.idempotency_key == KEY
     assert b.input_file_id is None and b.output_file_id is None
     assert b.errors is None
 

@@ -375,7 +375,7 @@ def test_gemini_display_names_split_into_name_and_key(
         assert gemini.display_name(key, user_name) == display
     operation = {"name": "batches/b1", "metadata": {"displayName": display}}
     batch = converter.structure(gemini.batch_to_record(operation), Batch)
-    expected = {"display_name": user_name} if user_name is not None else None
+    expected = {"displayName": user_name} if user_name is not None else None
     assert (batch.metadata, batch.idempotency_key) == (expected, key)
 
 

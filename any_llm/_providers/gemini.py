@@ -782,7 +782,7 @@ def batch_to_record(data: Any) -> dict[str, Any]:
         record["idempotency_key"] = key
         # The metadata is the display name the user gave; None when any_llm's stamp was all
         # of it (create_batch without display_name).
-        record["metadata"] = {"display_name": user_name} if user_name is not None else None
+        record["metadata"] = {"displayName": user_name} if user_name is not None else None
     source = _dict(meta.get("inputConfig"))
     output = batch_output(data)
     if isinstance(source.get("fileName"), str):

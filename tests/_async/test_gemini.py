@@ -537,7 +537,7 @@ async def test_metadata_and_unknown_options_are_refused(emu: Emulator, tmp_path:
         priority=5,
         **common(emu),
     )
-    assert batch.metadata == {"display_name": "nightly"}  # the stamp is idempotency_key
+    assert batch.metadata == {"displayName": "nightly"}  # the stamp is idempotency_key
     assert batch.idempotency_key is not None
     assert [b["id"] for b in emu.batches()] == [batch.id.removeprefix("batches/")]
 
@@ -569,7 +569,7 @@ async def test_ambiguous_create_failure_creates_exactly_one_batch(
         ("POST", create),
         ("GET", "/gemini/v1beta/batches"),  # the batch exists: no second create
     ]
-    assert batch.metadata == {"display_name": "once"}
+    assert batch.metadata == {"displayName": "once"}
 
 
 async def test_retries_and_errors_speak_google(emu: Emulator, tmp_path: Path) -> None:

@@ -474,13 +474,9 @@ def test_gemini_batch_id_is_its_name_and_no_display_name_no_metadata(
     assert retrieved.metadata is None
 
 
-@pytest.mark.xfail(
-    strict=True, reason="ours keys it 'display_name'; any-llm's metadata says 'displayName'"
-)
 def test_gemini_display_name_in_metadata_as_any_llm_keys_it(emu: Emulator, tmp_path: Path) -> None:
     # Mirrors tests/unit/providers/test_gemini_batch.py::
-    # test_convert_job_metadata_includes_display_name. The fix belongs in
-    # any_llm/_providers/gemini.py (owned by another engineer; reported).
+    # test_convert_job_metadata_includes_display_name.
     path = write_gemini_file(tmp_path / "in.jsonl")
     with AnyLLM.create("gemini", **config(emu, "gemini")) as llm:
         batch = llm.create_batch(str(path), CHAT, display_name="my-custom-batch")

@@ -535,7 +535,7 @@ def test_metadata_and_unknown_options_are_refused(emu: Emulator, tmp_path: Path)
         priority=5,
         **common(emu),
     )
-    assert batch.metadata == {"display_name": "nightly"}  # the stamp is idempotency_key
+    assert batch.metadata == {"displayName": "nightly"}  # the stamp is idempotency_key
     assert batch.idempotency_key is not None
     assert [b["id"] for b in emu.batches()] == [batch.id.removeprefix("batches/")]
 
@@ -565,7 +565,7 @@ def test_ambiguous_create_failure_creates_exactly_one_batch(emu: Emulator, tmp_p
         ("POST", create),
         ("GET", "/gemini/v1beta/batches"),  # the batch exists: no second create
     ]
-    assert batch.metadata == {"display_name": "once"}
+    assert batch.metadata == {"displayName": "once"}
 
 
 def test_retries_and_errors_speak_google(emu: Emulator, tmp_path: Path) -> None:

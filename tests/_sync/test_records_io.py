@@ -100,9 +100,9 @@ def test_gemini_display_name_comes_back_as_written(emu: Emulator, tmp_path: Path
         "gemini", path, CHAT, display_name="nightly", idempotency_key="job-1", **kw
     )
     bare = create_batch("gemini", path, CHAT, **kw)
-    assert (named.metadata, named.idempotency_key) == ({"display_name": "nightly"}, "job-1")
+    assert (named.metadata, named.idempotency_key) == ({"displayName": "nightly"}, "job-1")
     retrieved = retrieve_batch("gemini", named.id, **kw)
-    assert (retrieved.metadata, retrieved.idempotency_key) == ({"display_name": "nightly"}, "job-1")
+    assert (retrieved.metadata, retrieved.idempotency_key) == ({"displayName": "nightly"}, "job-1")
     assert bare.metadata is None and bare.idempotency_key is not None
     # a key of the caller's (not 32 hex digits) is found by its stamp too
     found = find_batch("gemini", "job-1", **kw)

@@ -11,6 +11,7 @@ import msgspec
 import pytest
 
 from any_llm import (
+    AnyLLM,
     acreate_batch,
     alist_batches,
     apoll_batch,
@@ -113,3 +114,19 @@ async def test_an_operation_of_another_shape_is_read_as_before() -> None:
         batch = await aretrieve_batch("gemini", "batches/x", **extra)
     assert batch.id == "batches/x"
     assert batch.status is BatchStatus.COMPLETED
+
+
+async def test_an_ended_inline_batch_is_fetched_once_for_its_keys_and_results(
+    emu: Emulator, tmp_path: Path
+) -> None:
+    path = tmp_path / "in.jsonl"
+    ids = write_requests(path, 5, model=MODEL, max_tokens=16)
+    batch = await acreate_batch("gemini", path, CHAT, **common(emu))
+    batch = await apoll_batch("gemini", batch.id, **common(emu))
+    assert batch.status is BatchStatus.COMPLETED
+    emu.clear_requests()
+    async with AnyLLM.create("gemini", **common(emu)) as llm:  # a Batch in hand: no retrieve
+        result = await llm.aretrieve_batch_results(batch)
+    assert sorted(item.custom_id for item in result) == sorted(ids)
+    reads = [r for r in emu.requests() if r["method"] == "GET" and batch.id in r["path"]]
+    assert len(reads) == 1  # the operation, read once for the input keys and the results

@@ -13,6 +13,7 @@ import msgspec
 import pytest
 
 from any_llm_sync import (
+    AnyLLM,
     create_batch,
     list_batches,
     poll_batch,
@@ -115,3 +116,19 @@ def test_an_operation_of_another_shape_is_read_as_before() -> None:
         batch = retrieve_batch("gemini", "batches/x", **extra)
     assert batch.id == "batches/x"
     assert batch.status is BatchStatus.COMPLETED
+
+
+def test_an_ended_inline_batch_is_fetched_once_for_its_keys_and_results(
+    emu: Emulator, tmp_path: Path
+) -> None:
+    path = tmp_path / "in.jsonl"
+    ids = write_requests(path, 5, model=MODEL, max_tokens=16)
+    batch = create_batch("gemini", path, CHAT, **common(emu))
+    batch = poll_batch("gemini", batch.id, **common(emu))
+    assert batch.status is BatchStatus.COMPLETED
+    emu.clear_requests()
+    with AnyLLM.create("gemini", **common(emu)) as llm:  # a Batch in hand: no retrieve
+        result = llm.retrieve_batch_results(batch)
+    assert sorted(item.custom_id for item in result) == sorted(ids)
+    reads = [r for r in emu.requests() if r["method"] == "GET" and batch.id in r["path"]]
+    assert len(reads) == 1  # the operation, read once for the input keys and the results
